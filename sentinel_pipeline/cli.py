@@ -1,0 +1,50 @@
+"""The `sentinel` command.
+
+Each command group lives in its own ``cli_*.py`` module exposing ``register(subparsers)``; this module
+only collects them. Heavy imports (Dagster, great-expectations) happen inside the command functions so
+that ``sentinel --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from sentinel_pipeline.settings import Settings
+
+COMMAND_MODULES = [
+    "sentinel_pipeline.cli_db",
+    "sentinel_pipeline.cli_generate",
+    "sentinel_pipeline.cli_pipeline",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentinel", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except SentinelError as exc:
+        print(f"sentinel: {exc}", file=sys.stderr)
+        return 1
+
+
+class SentinelError(Exception):
+    """An error the user can act on; printed without a traceback."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Every Sentinel setting, read from the environment, with a default that works.
+
+This module is the one home of configuration: nothing else reads ``os.environ``
+for Sentinel settings. The README's settings table documents each variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout (or installed tree) holding dagster.yaml, migrations/ and reference/."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Storage and services
+    database_url: str | None = None
+    database_pool_min_size: int = 1
+    database_pool_max_size: int = 5
+    home: Path = Path(".sentinel")
+    landing_dir: Path = Path(".sentinel/landing")
+    lake_dir: Path = Path(".sentinel/lake")
+    reference_dir: Path = PROJECT_ROOT / "reference"
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
+    # Logging
+    log_level: str = "INFO"
+    environment: str = "development"
+    # Time
+    source_timezone: str = "UTC"
+    partition_timezone: str = "UTC"
+    partitions_start: str = "2024-01-01-00:00"
+    # Numbering plan
+    country_code: str = "234"
+    national_prefix: str = "0"
+    international_prefixes: tuple[str, ...] = ("009", "00")
+    # Engine limits
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int = 0
+    feature_windows_hours: tuple[int, ...] = (1, 24)
+    # Landing sensor
+    sensor_interval_seconds: int = 15
+    landing_settle_seconds: int = 5
+    sensor_max_files_per_tick: int = 200
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        home = Path(env.get("SENTINEL_HOME") or ".sentinel").expanduser().resolve()
+        windows = tuple(sorted({int(w) for w in _list(env, "SENTINEL_FEATURE_WINDOWS_HOURS", ("1", "24"))}))
+        if not windows or min(windows) < 1:
+            raise ValueError("SENTINEL_FEATURE_WINDOWS_HOURS must list whole hours >= 1, e.g. 1,24")
+        settings = cls(
+            database_url=env.get("DATABASE_URL") or None,
+            database_pool_min_size=_int(env, "DATABASE_POOL_MIN_SIZE", 1),
+            database_pool_max_size=_int(env, "DATABASE_POOL_MAX_SIZE", 5),
+            home=home,
+            landing_dir=Path(env.get("SENTINEL_LANDING_DIR") or home / "landing").expanduser().resolve(),
+            lake_dir=Path(env.get("SENTINEL_LAKE_DIR") or home / "lake").expanduser().resolve(),
+            reference_dir=Path(env.get("SENTINEL_REFERENCE_DIR") or PROJECT_ROOT / "reference").expanduser().resolve(),
+            migrations_dir=PROJECT_ROOT / "migrations",
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            environment=env.get("ENVIRONMENT") or "development",
+            source_timezone=env.get("SENTINEL_SOURCE_TIMEZONE") or "UTC",
+            partition_timezone=env.get("SENTINEL_PARTITION_TIMEZONE") or "UTC",
+            partitions_start=env.get("SENTINEL_PARTITIONS_START") or "2024-01-01-00:00",
+            country_code=(env.get("SENTINEL_COUNTRY_CODE") or "234").lstrip("+"),
+            national_prefix=env.get("SENTINEL_NATIONAL_PREFIX", "0"),
+            # Longest first, so that "009" is stripped before "00" can match it.
+            international_prefixes=tuple(
+                sorted(_list(env, "SENTINEL_INTERNATIONAL_PREFIXES", ("009", "00")), key=len, reverse=True)
+            ),
+            duckdb_memory_limit=env.get("SENTINEL_DUCKDB_MEMORY_LIMIT") or "4GB",
+            duckdb_threads=_int(env, "SENTINEL_DUCKDB_THREADS", 0),
+            feature_windows_hours=windows,
+            sensor_interval_seconds=_int(env, "SENTINEL_SENSOR_INTERVAL_SECONDS", 15),
+            landing_settle_seconds=_int(env, "SENTINEL_LANDING_SETTLE_SECONDS", 5),
+            sensor_max_files_per_tick=_int(env, "SENTINEL_SENSOR_MAX_FILES_PER_TICK", 200),
+        )
+        if not settings.country_code.isdigit():
+            raise ValueError(f"SENTINEL_COUNTRY_CODE must be digits, got {settings.country_code!r}")
+        return settings
+
+    @property
+    def embedded_database_dir(self) -> Path:
+        return self.home / "postgres"
+
+    @property
+    def dagster_artifacts_dir(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def longest_window_hours(self) -> int:
+        return max(self.feature_windows_hours)
