@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 
+from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.settings import Settings
 
 COMMAND_MODULES = [
@@ -40,10 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     except SentinelError as exc:
         print(f"sentinel: {exc}", file=sys.stderr)
         return 1
-
-
-class SentinelError(Exception):
-    """An error the user can act on; printed without a traceback."""
 
 
 if __name__ == "__main__":
