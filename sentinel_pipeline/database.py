@@ -76,6 +76,14 @@ def _with_scheme(url: str, scheme: str) -> str:
     return urlunsplit((scheme,) + tuple(parts[1:]))
 
 
+def url_with_database(url: str, dbname: str) -> str:
+    """The same server and credentials as ``url`` (a URL or a conninfo string), another database."""
+    if "://" not in url:
+        return psycopg.conninfo.make_conninfo(url, dbname=dbname)
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + quote(dbname, safe="")))
+
+
 def _conninfo_to_url(conninfo: str) -> str:
     """Turn ``host=/x dbname=y user=z`` into ``postgresql://z@/y?host=/x``."""
     try:
