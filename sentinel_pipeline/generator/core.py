@@ -1,0 +1,195 @@
+"""``generate()``: ordinary traffic hour by hour plus injected patterns, written as mediation files."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from sentinel_pipeline.generator import numbering as nb
+from sentinel_pipeline.generator import records as rec
+from sentinel_pipeline.generator.fraud import PATTERNS, Block, World
+from sentinel_pipeline.generator.normal import build_population, normal_hour
+from sentinel_pipeline.generator.scenarios import resolve
+
+LABEL_COLUMNS = ("subject_type", "subject", "fraud_type")
+
+
+@dataclass
+class GenerateSummary:
+    out_dir: Path
+    files: list[Path]
+    cdr_count: int
+    subjects: dict[str, int]  # fraud_type -> labelled subjects
+    labels_path: Path
+    seconds: float
+    record_types: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.cdr_count / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        subjects = " ".join(f"{k}={v}" for k, v in sorted(self.subjects.items()))
+        return (f"wrote {len(self.files)} files, {self.cdr_count:,} CDRs to {self.out_dir} in {self.seconds:.1f}s "
+                f"({self.rows_per_second:,.0f} CDR/s); labels {self.labels_path.name}: {subjects or 'none'}")
+
+
+def default_start(now: datetime | None = None) -> datetime:
+    """Yesterday 00:00 UTC."""
+    now = now or datetime.now(timezone.utc)
+    return datetime(now.year, now.month, now.day, tzinfo=timezone.utc) - timedelta(days=1)
+
+
+def _utc(start: datetime) -> datetime:
+    start = start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start.astimezone(timezone.utc)
+    return start.replace(second=0, microsecond=0)
+
+
+def generate(
+    out_dir: str | Path,
+    start: datetime | None = None,
+    hours: int = 24,
+    subscribers: int = 20_000,
+    seed: int = 42,
+    *,
+    file_minutes: int = 5,
+    fmt: str = "csv",
+    scenario: str = "default",
+    labels_path: str | Path | None = None,
+    workers: int | None = None,
+) -> GenerateSummary:
+    """Write synthetic CDR files (one per ``file_minutes`` of event time) and ``labels.csv`` into ``out_dir``.
+
+    Deterministic: the same arguments give the same bytes, whatever ``workers`` is. A naive ``start`` is UTC;
+    it is floored to the minute. ``workers`` processes write hours in parallel (default: 2 for big runs, else 1).
+    """
+    t0 = time.perf_counter()
+    if hours < 1:
+        raise ValueError("hours must be >= 1")
+    if subscribers < 50:
+        raise ValueError("subscribers must be >= 50")
+    if file_minutes < 1 or 60 % file_minutes:
+        raise ValueError("file_minutes must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)")
+    if fmt not in rec.FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(rec.FORMATS)}, got {fmt!r}")
+    counts = resolve(scenario, subscribers)
+    start = _utc(start or default_start())
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels_path = Path(labels_path) if labels_path else out_dir / "labels.csv"
+
+    world = _build_world(seed, subscribers, counts)
+    plans = {}
+    for i, (name, (plan_fn, _)) in enumerate(PATTERNS.items()):
+        if counts.get(name, 0) > 0:
+            plans[name] = (i, plan_fn(world, counts[name], np.random.default_rng([seed, 100 + i, 0])))
+    labels = sorted({lab for _, plan in plans.values() for lab in plan["labels"]}, key=lambda r: (r[2], r[0], r[1]))
+    subjects: dict[str, int] = {}
+    for _, _, fraud_type in labels:
+        subjects[fraud_type] = subjects.get(fraud_type, 0) + 1
+    labels_path.parent.mkdir(parents=True, exist_ok=True)
+    rec.write_text_atomic(",".join(LABEL_COLUMNS) + "\n" + "".join(f"{a},{b},{c}\n" for a, b, c in labels),
+                          labels_path)
+
+    job = _Job(world=world, cells=nb.cell_ids(world.pop.n_cells), seed=seed, start_s=int(start.timestamp()),
+               file_minutes=file_minutes, fmt=fmt, out_dir=out_dir)
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if hours * subscribers >= 2_000_000 else 1
+    tasks = _hour_tasks(job, plans, hours)
+    files: list[Path] = []
+    total = 0
+    by_type = np.zeros(len(rec.RECORD_TYPES), np.int64)
+    if workers > 1 and "fork" in mp.get_all_start_methods():
+        global _JOB
+        _JOB = job  # inherited by the forked workers
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                results = list(pool.imap(_run_hour, tasks, chunksize=1))
+        finally:
+            _JOB = None
+    else:
+        results = [_write_hour(job, *task) for task in tasks]
+    for paths, n, types in results:
+        files.extend(paths)
+        total += n
+        by_type += types
+    return GenerateSummary(
+        out_dir=out_dir, files=files, cdr_count=total, subjects=subjects, labels_path=labels_path,
+        seconds=time.perf_counter() - t0,
+        record_types={name: int(c) for name, c in zip(rec.RECORD_TYPES, by_type)},
+    )
+
+
+@dataclass
+class _Job:
+    world: World
+    cells: object
+    seed: int
+    start_s: int
+    file_minutes: int
+    fmt: str
+    out_dir: Path
+
+
+_JOB: _Job | None = None
+
+
+def _hour_tasks(job: _Job, plans: dict, hours: int):
+    """(hour_start, injected records of that hour) in time order; injected patterns are made a day at a time."""
+    n_blocks = math.ceil(hours / 24)
+    for k in range(n_blocks):
+        block = Block(index=k, start=job.start_s + k * 86400, hours=min(24, hours - 24 * k), last=k == n_blocks - 1)
+        injected = rec.sort_by_time(rec.concat([
+            PATTERNS[name][1](job.world, plan, block, np.random.default_rng([job.seed, 100 + i, 1, k]))
+            for name, (i, plan) in plans.items()
+        ]))
+        injected = injected.take((injected.t >= block.start) & (injected.t < block.end))
+        for h in range(block.hours):
+            hour_start = block.start + h * 3600
+            lo, hi = np.searchsorted(injected.t, [hour_start, hour_start + 3600])
+            yield hour_start, injected.take(slice(lo, hi))
+
+
+def _run_hour(task):
+    return _write_hour(_JOB, *task)
+
+
+def _write_hour(job: _Job, hour_start: int, injected: rec.Batch):
+    """Ordinary traffic of one hour + its injected records, written as one file per window."""
+    batch = rec.sort_by_time(rec.concat([
+        normal_hour(job.world.pop, hour_start, np.random.default_rng([job.seed, 2, hour_start // 3600])),
+        injected,
+    ]))
+    stamp = datetime.fromtimestamp(hour_start, timezone.utc)
+    table = rec.render(batch, 0, f"DT{job.seed}-{stamp:%Y%m%d%H}-", job.cells)
+    step = job.file_minutes * 60
+    bounds = hour_start + np.arange(0, 3601, step)
+    cuts = np.searchsorted(batch.t, bounds)
+    ext = rec.FORMATS[job.fmt]
+    paths = []
+    for j in range(len(bounds) - 1):
+        if cuts[j + 1] == cuts[j]:
+            continue  # nothing seized in this window: no file
+        window = datetime.fromtimestamp(int(bounds[j]), timezone.utc)
+        seq = (int(bounds[j]) - job.start_s) // step + 1  # window number in the run: stable, gaps for empty ones
+        path = job.out_dir / f"cdr_{window:%Y%m%dT%H%M}_{seq:04d}{ext}"
+        rec.write_atomic(table.slice(cuts[j], cuts[j + 1] - cuts[j]), path, job.fmt)
+        paths.append(path)
+    return paths, len(batch), np.bincount(batch.rtype, minlength=len(rec.RECORD_TYPES))
+
+
+def _build_world(seed: int, subscribers: int, counts: dict[str, int]) -> World:
+    taken = set(nb.CALL_CENTRE_NUMBERS) | set(nb.ENTERPRISE_NUMBERS)
+    pop = build_population(seed, subscribers, taken)
+    order = np.random.default_rng([seed, 3]).permutation(nb.INTERNATIONAL_TRUNKS).tolist()
+    n_mask = counts.get("cli_masking", 0)
+    n_invalid = counts.get("invalid_cli", 0)
+    fraud_trunks = {"cli_masking": order[:n_mask], "invalid_cli": order[n_mask:n_mask + n_invalid]}
+    return World(seed=seed, pop=pop, taken=taken, fraud_trunks=fraud_trunks)

@@ -1,0 +1,84 @@
+"""Scenarios: how many subjects of each pattern to inject, as a function of the number of subscribers.
+
+A scenario argument is one of:
+
+* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``;
+* a name with overrides: ``default:wangiri=5,irsf=0``;
+* only counts: ``simbox_sdhf=20,cli_masking=1`` (every pattern not named is off).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sentinel_pipeline.generator import numbering as nb
+from sentinel_pipeline.generator.fraud import FRAUD_TYPES, LEGIT_TYPES, PATTERNS
+
+
+def default_counts(subscribers: int) -> dict[str, int]:
+    """A few subjects of every pattern, growing with the subscriber base."""
+    s = subscribers
+    return {
+        "simbox_sdhf": 4 + s // 2500,  # SIMs (in boxes of 4-16)
+        "simbox_stealth": 4 + s // 4000,  # SIMs (3-6 rotating per IMEI)
+        "cli_masking": 1 + (s >= 100_000),  # trunks
+        "invalid_cli": 1,  # trunks
+        "impossible_concurrency": 3,
+        "wangiri": 2 + s // 100_000,
+        "irsf": 2 + s // 50_000,
+        "legit_call_centre": 2,
+        "legit_heavy_user": 3 + s // 10_000,
+        "legit_roamer": 3 + s // 10_000,
+        "legit_enterprise": 2,
+        "legit_international_trunk": 1,  # on/off: labels the trunks that carry only genuine traffic
+    }
+
+
+def _scaled(fraud: float, legit: float) -> Callable[[int], dict[str, int]]:
+    def counts(subscribers: int) -> dict[str, int]:
+        base = default_counts(subscribers)
+        return {k: (v if k == "legit_international_trunk" else
+                    max(1, round(v * (legit if k in LEGIT_TYPES else fraud)))) for k, v in base.items()}
+    return counts
+
+
+SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
+    "default": default_counts,
+    "sdhf_only": lambda s: {"simbox_sdhf": default_counts(s)["simbox_sdhf"], "legit_international_trunk": 1},
+    "mixed-heavy": _scaled(4, 2),
+    "lookalikes": lambda s: {k: v for k, v in default_counts(s).items() if k in LEGIT_TYPES},
+    "clean": lambda s: {"legit_international_trunk": 1},
+}
+SCENARIO_HELP = {
+    "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
+    "sdhf_only": "only SDHF SIM boxes (issue 2)",
+    "mixed-heavy": "4x the fraud subjects and 2x the look-alikes of default",
+    "lookalikes": "only legitimate look-alikes: every alert is a false positive",
+    "clean": "ordinary traffic only",
+}
+
+
+def resolve(scenario: str, subscribers: int) -> dict[str, int]:
+    """Counts per pattern for a scenario argument (see module docstring)."""
+    scenario = (scenario or "default").strip()
+    name, _, overrides = scenario.partition(":")
+    if "=" in name:
+        name, overrides = "", scenario
+    if name and name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)} or give type=count pairs")
+    counts = dict(SCENARIOS[name](subscribers)) if name else {"legit_international_trunk": 1}
+    for part in filter(None, (p.strip() for p in overrides.split(","))):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if not eq or key not in PATTERNS or not value.strip().isdigit():
+            raise ValueError(f"bad scenario part {part!r}: expected <type>=<count> with type one of "
+                             f"{', '.join(PATTERNS)}")
+        counts[key] = int(value)
+    # Trunk patterns need distinct international trunks, and a couple must stay genuine.
+    free = len(nb.INTERNATIONAL_TRUNKS) - 2
+    counts["cli_masking"] = min(counts.get("cli_masking", 0), free)
+    counts["invalid_cli"] = min(counts.get("invalid_cli", 0), free - counts["cli_masking"])
+    return {k: v for k, v in counts.items() if v > 0}
+
+
+__all__ = ["SCENARIOS", "SCENARIO_HELP", "default_counts", "resolve", "FRAUD_TYPES", "LEGIT_TYPES"]
