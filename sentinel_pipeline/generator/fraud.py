@@ -376,7 +376,7 @@ def emit_wangiri(world: World, plan: dict, block: Block, rng: np.random.Generato
                             b_fmt=nb.pick_formats(rng, pop.msisdn[victims]), trunk_in=s["trunk"]))
         out.append(mtc_for(rng, pop, t, ring, dur, cause, a, victims, trunk_in=s["trunk"], a_fmt=a_fmt))
         # Call-backs: a few victims return the missed call; long, answered, premium-rated.
-        cb = rng.random(n) < s["callback"]
+        cb = (rng.random(n) < s["callback"]) & ~pop.abroad[victims]
         tc = t[cb] + rng.integers(300, 10801, int(cb.sum()))
         keep = tc < block.end
         who = victims[cb][keep]
@@ -466,8 +466,8 @@ def _inbound_to_line(world: World, rng, number: int, trunk: int, per_day: float,
     t = spread(rng, per_day, block, profile)
     n = len(t)
     ring, dur, cause = outcome(rng, n, p_answer=0.85, median=median)
-    onnet = rng.random(n) < 0.6
     caller = rng.integers(0, pop.n, n)
+    onnet = (rng.random(n) < 0.6) & ~pop.abroad[caller]
     a = np.where(onnet, pop.msisdn[caller], nb.random_offnet_mobile(rng, n))
     out = [rec.make(rec.MTC, t, ring=ring, dur=dur, cause=cause, a=a, b=number, a_fmt=nb.pick_formats(rng, a),
                     b_fmt=nb.pick_formats(rng, np.full(n, number)),
@@ -504,7 +504,8 @@ def plan_legit_roamer(world: World, count: int, rng: np.random.Generator) -> dic
     roamers = []
     for i in who.tolist():
         pop.rate[i] = 0.0  # no MOC at home while abroad
-        roamers.append(dict(who=i, trunk=int(rng.choice(nb.INTERNATIONAL_TRUNKS)), calls=float(rng.uniform(5, 20))))
+        pop.abroad[i] = True
+        roamers.append(dict(who=i, trunk=int(rng.choice(nb.INTERNATIONAL_TRUNKS)), calls=float(rng.uniform(4, 12))))
     return dict(roamers=roamers, labels=[("msisdn", e164(pop.msisdn[r["who"]]), "legit_roamer") for r in roamers])
 
 

@@ -41,6 +41,7 @@ class Population:
     in_rate_int: np.ndarray  # incoming international calls per day
     int_share: np.ndarray  # share of own calls that go abroad
     mobile: np.ndarray  # bool: moves across more cells than home/work
+    abroad: np.ndarray  # bool: roaming abroad, makes no calls at home
     offsets: np.ndarray
     n_cells: int
 
@@ -85,9 +86,10 @@ def build_population(seed: int, subscribers: int, taken: set[int]) -> Population
         rate=np.clip(rng.lognormal(np.log(12.0), 0.6, n), 1.0, 120.0),
         contacts=rng.integers(5, 41, n).astype(np.int16),
         in_rate_nat=rng.gamma(2.0, 2.0, n),
-        in_rate_int=rng.gamma(0.5, 0.4, n),
+        in_rate_int=rng.gamma(0.6, 1.0, n),
         int_share=np.where(rng.random(n) < 0.25, rng.uniform(0.02, 0.15, n), 0.0),
         mobile=np.zeros(n, bool),
+        abroad=np.zeros(n, bool),
         offsets=offsets.astype(np.int64),
         n_cells=n_cells,
     )
