@@ -295,7 +295,8 @@ def test_lookalikes(day):
     whitelist = pd.read_csv(REFERENCE / "whitelist.csv", dtype=str)
     centres = subjects(labels, "legit_call_centre")
     assert set(centres) <= set(whitelist.subject)
-    assert _made(df, centres[0]).b.nunique() >= 100  # would trip SDHF without the whitelist
+    dialler = _made(df, centres[0])
+    assert dialler.b.nunique() >= 100 and dialler.duration_s.mean() <= 3.0  # would trip SDHF if not whitelisted
     for number in subjects(labels, "legit_heavy_user"):
         assert _made(df, number).b.nunique() >= 50
         assert ((df.record_type == "MTC") & (df.b == number)).sum() >= 10

@@ -449,8 +449,8 @@ def emit_legit_call_centre(world: World, plan: dict, block: Block, rng: np.rando
         n = len(t)
         b, callee = distinct_destinations(world, rng, n, own_share=0.6)
         if c["sdhf_like"]:
-            ring, dur, cause = short_outcome(rng, n, 0.3, 3.0)
-            long = (dur > 0) & (rng.random(n) < 0.1)
+            ring, dur, cause = short_outcome(rng, n, 0.25, 2.5)  # silent / recorded-message calls
+            long = (dur > 0) & (rng.random(n) < 0.04)  # the odd real conversation
             dur[long] = answered_durations(rng, int(long.sum()), 60, 0.5)
         else:
             ring, dur, cause = outcome(rng, n, p_answer=0.45, median=30, sigma=0.8)
