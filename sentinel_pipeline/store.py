@@ -61,41 +61,41 @@ with touched as (
 history as (
     -- all of those subjects' detections of this detector, whatever the hour
     select d.*,
-           count(*)          over subject_window as detections,
-           min(d.first_seen) over subject_window as case_first_seen,
-           max(d.last_seen)  over subject_window as case_last_seen,
            row_number() over (partition by d.subject_type, d.subject
-                              order by d.score desc, d.partition_hour desc) as by_score,
-           row_number() over (partition by d.subject_type, d.subject
-                              order by d.partition_hour desc) as by_recency
+                              order by d.partition_hour desc) as recency
     from sentinel.detections d
-    join touched t on t.subject_type = d.subject_type and t.subject = d.subject
     where d.detector = %(detector)s
-    window subject_window as (partition by d.subject_type, d.subject)
+      and (d.subject_type, d.subject) in (select subject_type, subject from touched)
 ),
-recent_partitions as (
-    -- the 20 most recent partition hours in which the subject was detected, newest first
-    select subject_type, subject,
-           jsonb_agg(partition_hour order by partition_hour desc) as partitions
-    from history
-    where by_recency <= 20
-    group by subject_type, subject
+ranked as (
+    -- per detection, the facts of its subject's whole history (one pass, no self-join)
+    select h.*,
+           count(*)          over whole_history as detections,
+           min(h.first_seen) over whole_history as case_first_seen,
+           max(h.last_seen)  over whole_history as case_last_seen,
+           -- the 20 most recent partition hours, newest first (the window is ordered newest first)
+           jsonb_agg(h.partition_hour) filter (where h.recency <= 20) over whole_history as partitions,
+           row_number() over (partition by h.subject_type, h.subject
+                              order by h.score desc, h.partition_hour desc) as by_score
+    from history h
+    window whole_history as (partition by h.subject_type, h.subject
+                             order by h.partition_hour desc
+                             rows between unbounded preceding and unbounded following)
 ),
 cases as (
     -- one row per subject: the facts of its highest-scoring detection (ties: the latest hour)
-    select h.detector, h.subject_type, h.subject, h.severity, h.score,
-           h.case_first_seen as first_seen,
-           h.case_last_seen  as last_seen,
-           h.metrics || jsonb_build_object(
-               'partition_hour', h.partition_hour,
-               'window_start',   h.window_start,
-               'window_end',     h.window_end,
-               'detections',     h.detections,
-               'partitions',     p.partitions
+    select detector, subject_type, subject, severity, score,
+           case_first_seen as first_seen,
+           case_last_seen  as last_seen,
+           metrics || jsonb_build_object(
+               'partition_hour', partition_hour,
+               'window_start',   window_start,
+               'window_end',     window_end,
+               'detections',     detections,
+               'partitions',     partitions
            ) as evidence
-    from history h
-    join recent_partitions p on p.subject_type = h.subject_type and p.subject = h.subject
-    where h.by_score = 1
+    from ranked
+    where by_score = 1
 ),
 upserted as (
     insert into sentinel.alerts as a
