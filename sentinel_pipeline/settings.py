@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Mapping
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout (or installed tree) holding dagster.yaml, migrations/ and reference/."""
@@ -108,6 +110,17 @@ class Settings:
     @property
     def dagster_artifacts_dir(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def partition_hour_offset_seconds(self) -> int:
+        """Seconds past each UTC hour at which an hour of the partition time zone starts."""
+        offset = datetime(2024, 1, 1, tzinfo=ZoneInfo(self.partition_timezone)).utcoffset()
+        return int(offset.total_seconds()) % 3600
+
+    @property
+    def partitions_start_at(self) -> datetime:
+        naive = datetime.strptime(self.partitions_start, "%Y-%m-%d-%H:%M")
+        return naive.replace(tzinfo=ZoneInfo(self.partition_timezone))
 
     @property
     def longest_window_hours(self) -> int:

@@ -1,0 +1,46 @@
+"""alerts: the cases analysts work, kept in step with the detections."""
+
+
+import dagster as dg
+
+from assets.detections import sdhf_detections
+from assets.partitions import hourly_partitions, partition_hours
+from resources import SentinelResource
+from sentinel_pipeline import store
+
+DETECTOR_ASSETS = {"sdhf": sdhf_detections}
+
+
+@dg.asset(
+    partitions_def=hourly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=list(DETECTOR_ASSETS.values()),
+    kinds={"postgres"},
+    group_name="alerts",
+    pool="sentinel_pipeline",
+)
+def alerts(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.MaterializeResult:
+    """One row per (detector, subject) in sentinel.alerts, recomputed from all of the subject's
+    detections: a new subject opens an alert, a subject seen again updates last_seen, score and evidence.
+    Analysts' triage fields (status, reviewed, reviewer_notes) are never written here."""
+    hours = partition_hours(context)
+    counts = {}
+    with sentinel.postgres() as conn:
+        for detector in DETECTOR_ASSETS:
+            counts[detector] = store.refresh_alerts(conn, detector, hours)
+        open_by_severity = conn.execute(
+            """
+            select severity::text, count(*) from sentinel.alerts
+            where status in ('open', 'investigating') group by severity order by severity desc
+            """
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "alerts_new": sum(c["new"] for c in counts.values()),
+            "alerts_updated": sum(c["updated"] for c in counts.values()),
+            "by_detector": dg.MetadataValue.json(counts),
+            "open_alerts": dg.MetadataValue.md(
+                "| severity | open |\n|---|---|\n" + "\n".join(f"| {s} | {n} |" for s, n in open_by_severity)
+            ),
+        }
+    )

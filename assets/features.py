@@ -1,0 +1,44 @@
+"""caller_features: per calling number, trailing-window features ending at each hour."""
+
+
+import dagster as dg
+
+from assets.cdrs import raw_cdrs
+from assets.partitions import hourly_partitions, partition_hours
+from resources import SentinelResource
+from sentinel_pipeline import features
+from sentinel_pipeline.settings import Settings
+
+# Each hour's features read the raw hours of its longest window: declared, so lineage shows it and a
+# late file re-evaluates every window it falls into.
+_window = Settings.from_env().longest_window_hours
+
+
+@dg.asset(
+    partitions_def=hourly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[
+        dg.AssetDep(
+            raw_cdrs, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-(_window - 1), end_offset=0)
+        )
+    ],
+    kinds={"duckdb", "parquet"},
+    group_name="features",
+    pool="sentinel_pipeline",
+)
+def caller_features(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.MaterializeResult:
+    """For every number that made a call in the hour: calls, answered calls, distinct destinations,
+    durations, short-call share, night calls, received calls and distinct cells over each window of
+    SENTINEL_FEATURE_WINDOWS_HOURS (default 1 h and 24 h) ending at the hour. Written to
+    ``<lake>/caller_features/<date>/<HHMM>.parquet``."""
+    settings = sentinel.settings()
+    summary = features.build_feature_hours(settings, partition_hours(context))
+    return dg.MaterializeResult(
+        metadata={
+            "hours": summary.hours,
+            "rows": summary.rows,
+            "callers": summary.callers,
+            "windows_hours": ", ".join(str(w) for w in settings.feature_windows_hours),
+            "seconds": round(summary.seconds, 2),
+        }
+    )

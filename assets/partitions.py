@@ -1,0 +1,36 @@
+"""The hourly partitions every Sentinel asset shares."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from sentinel_pipeline.settings import Settings
+
+_settings = Settings.from_env()
+
+# end_offset=1: the current, still-filling hour is a partition too, so a file landing now is processed
+# now rather than when the hour ends.
+hourly_partitions = dg.HourlyPartitionsDefinition(
+    start_date=_settings.partitions_start,
+    timezone=_settings.partition_timezone,
+    end_offset=1,
+)
+
+
+def partition_hours(context: dg.AssetExecutionContext) -> list[datetime]:
+    """The UTC start of every hour in the run's partition range (one run may cover many hours)."""
+    window = context.partition_time_window
+    start, end = window.start.astimezone(timezone.utc), window.end.astimezone(timezone.utc)
+    hours = []
+    while start < end:
+        hours.append(start)
+        start += timedelta(hours=1)
+    return hours
+
+
+def partition_key_for(hour: datetime) -> str:
+    """The partition key of the hour starting at the instant ``hour``."""
+    return hour.astimezone(ZoneInfo(hourly_partitions.timezone)).strftime(hourly_partitions.fmt)

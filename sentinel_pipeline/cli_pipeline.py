@@ -1,0 +1,202 @@
+"""`sentinel process`, `sentinel demo`, `sentinel dev` and `sentinel files`: running the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sentinel_pipeline import database, migrations, registry
+from sentinel_pipeline.errors import SentinelError
+from sentinel_pipeline.settings import PROJECT_ROOT, Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "process",
+        help="register new landing files and run the pipeline for them, to completion",
+        description="Evaluates the landing sensor against SENTINEL_LANDING_DIR and executes every run it "
+        "requests, recorded in the Dagster instance (the UI shows them). Exits non-zero if a run fails.",
+    )
+    p.set_defaults(func=_process)
+
+    p = subparsers.add_parser("demo", help="generate a day of CDRs, process it and print the alerts")
+    p.add_argument("--subscribers", type=int, default=20_000)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--hours", type=int, default=24)
+    p.set_defaults(func=_demo)
+
+    p = subparsers.add_parser("dev", help="open the Dagster UI (dagster dev) on Sentinel's instance")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", default="3000")
+    p.set_defaults(func=_dev)
+
+    p = subparsers.add_parser("files", help="the registry of landed files")
+    files = p.add_subparsers(dest="files_command", required=True, metavar="ACTION")
+    f = files.add_parser("list", help="registered and quarantined files, newest first")
+    f.add_argument("--limit", type=int, default=50)
+    f.set_defaults(func=_files_list)
+    f = files.add_parser(
+        "forget",
+        help="drop a file's registration so the next `sentinel process` (or sensor tick) takes it again",
+    )
+    f.add_argument("path", help="path relative to the landing directory, as `sentinel files list` shows it")
+    f.set_defaults(func=_files_forget)
+
+
+def ensure_database(settings: Settings) -> None:
+    """Start the embedded server when no DATABASE_URL is set, and apply migrations."""
+    if database.uses_embedded(settings):
+        database.start_embedded(settings)
+    migrations.migrate(settings)
+
+
+@dataclass
+class ProcessSummary:
+    runs: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    files: int = 0
+    quarantined: int = 0
+    seconds: float = 0.0
+
+
+def process_landing(settings: Settings, *, wait_seconds: float | None = None, echo=print) -> ProcessSummary:
+    """Evaluate the landing sensor until it has nothing left to request, executing each run it requests.
+
+    Files still being written are waited for (up to ``wait_seconds``, default twice the settle time).
+    """
+    database.prepare_environment(settings)
+    ensure_database(settings)
+    import dagster as dg
+
+    from resources import SentinelResource
+    from sensors.landing import PIPELINE_JOB, evaluate
+    from sentinel_pipeline.definitions import defs
+
+    started = time.perf_counter()
+    wait_seconds = 2 * settings.landing_settle_seconds + 1 if wait_seconds is None else wait_seconds
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    resource = SentinelResource()
+    summary = ProcessSummary()
+    cursor = None
+    waited = 0.0
+    with dg.DagsterInstance.get() as instance:
+        while True:
+            result = evaluate(settings, resource, cursor, log=None)
+            cursor = result.cursor
+            for request in result.run_requests or []:
+                tags = {**request.tags, "dagster/run_key": request.run_key, "sentinel/trigger": "sentinel process"}
+                span = f"{tags['dagster/asset_partition_range_start']} .. {tags['dagster/asset_partition_range_end']}"
+                echo(f"run {span} ...")
+                run = job.execute_in_process(
+                    instance=instance, tags=tags, resources={"sentinel": resource}, raise_on_error=False
+                )
+                (summary.runs if run.success else summary.failed).append(run.run_id)
+                echo(f"run {span}: {'succeeded' if run.success else 'FAILED'} ({run.run_id})")
+            waiting = json.loads(cursor).get("waiting", {})
+            if result.run_requests:
+                continue
+            if not waiting or waited >= wait_seconds:
+                break
+            time.sleep(1)
+            waited += 1
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _process(args, settings: Settings) -> int:
+    summary = process_landing(settings)
+    if not summary.runs and not summary.failed:
+        print("no new CDR files")
+    print(f"{len(summary.runs)} runs succeeded, {len(summary.failed)} failed in {summary.seconds:.1f} s")
+    return 1 if summary.failed else 0
+
+
+def _demo(args, settings: Settings) -> int:
+    from sentinel_pipeline.generator import generate
+
+    start = (datetime.now(timezone.utc) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    labels = settings.home / "demo" / "labels.csv"
+    labels.parent.mkdir(parents=True, exist_ok=True)
+    print(f"generating {args.hours} h of CDRs from {start:%Y-%m-%d %H:%M} UTC into {settings.landing_dir}")
+    generated = generate(
+        settings.landing_dir / "demo", start=start, hours=args.hours, subscribers=args.subscribers,
+        seed=args.seed, labels_path=labels,
+    )
+    print(generated.line())
+    summary = process_landing(settings)
+    print(f"{len(summary.runs)} runs succeeded, {len(summary.failed)} failed in {summary.seconds:.1f} s")
+    if summary.failed:
+        return 1
+    _print_demo_alerts(settings, labels)
+    return 0
+
+
+def _print_demo_alerts(settings: Settings, labels_path) -> None:
+    with database.connect(settings) as conn:
+        rows = conn.execute(
+            """
+            select alert_id, detector, subject, severity::text, score,
+                   evidence ->> 'distinct_destinations', evidence ->> 'avg_duration_s', last_seen
+            from sentinel.alerts
+            order by severity desc, score desc
+            """
+        ).fetchall()
+    print(f"\n{len(rows)} alerts in sentinel.alerts:")
+    print(f"{'id':>5}  {'detector':<10} {'subject':<16} {'severity':<9} {'score':>5}  {'dests':>5} {'avg s':>6}")
+    for alert_id, detector, subject, severity, score, dests, avg, _ in rows[:25]:
+        print(f"{alert_id:>5}  {detector:<10} {subject:<16} {severity:<9} {score:>5.2f}  {dests or '':>5} {avg or '':>6}")
+    if len(rows) > 25:
+        print(f"  ... and {len(rows) - 25} more")
+    with open(labels_path, newline="") as fh:
+        injected = {r["subject"] for r in csv.DictReader(fh) if r["fraud_type"] == "simbox_sdhf"}
+    found = {subject for _, detector, subject, *_ in rows if detector == "sdhf"}
+    print(
+        f"\nSDHF: {len(injected & found)} of {len(injected)} injected SDHF SIM boxes alerted; "
+        f"{len(found - injected)} other numbers alerted."
+    )
+    print(f"Query them: psql \"{database.database_url(settings)}\" -c 'select * from sentinel.alerts'")
+    print("Open the Dagster UI: make dev")
+
+
+def _dev(args, settings: Settings) -> int:
+    env = database.prepare_environment(settings)
+    ensure_database(settings)
+    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or shutil.which("dagster")
+    if not dagster:
+        raise SentinelError("the `dagster` command is not installed in this environment")
+    command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", args.port]
+    print(f"DAGSTER_HOME={env['DAGSTER_HOME']} {' '.join(command)}", flush=True)
+    os.execv(dagster, command)
+
+
+def _files_list(args, settings: Settings) -> int:
+    with database.connect(settings) as conn:
+        rows = conn.execute(
+            """
+            select file_id, status, path, rows_read, array_length(hours, 1), coalesce(reason, ''),
+                   registered_at
+            from sentinel.landed_files order by file_id desc limit %s
+            """,
+            [args.limit],
+        ).fetchall()
+    print(f"{'file_id':>7}  {'status':<11} {'rows':>8} {'hours':>5}  path / reason")
+    for file_id, status, path, rows_read, hours, reason, _ in rows:
+        print(f"{file_id:>7}  {status:<11} {rows_read or 0:>8} {hours or 0:>5}  {path}  {reason}")
+    return 0
+
+
+def _files_forget(args, settings: Settings) -> int:
+    with database.connect(settings, autocommit=True) as conn:
+        hours = registry.forget_file(conn, args.path)
+    if not hours:
+        print(f"{args.path}: not registered (nothing to forget)")
+        return 0
+    print(f"{args.path}: forgotten; it covered {len(hours)} hours. Run `sentinel process` to take it again.")
+    return 0

@@ -1,0 +1,186 @@
+"""Per-caller features over trailing windows, computed by DuckDB from the raw_cdrs lake.
+
+For every hour H and every number that made a call during H, a window of ``w`` hours covers the hours
+H-(w-1) .. H. Calls *made* are originating records (MOC, IGW_IN, TRANSIT); calls *received* by a number
+are the MTC records whose b_number it is.
+
+Columns: ``caller``, ``hour`` (the partition hour, a UTC instant) and for each window ``w`` (suffix
+``_{w}h``): calls, answered_calls, total_duration_s, avg_duration_s, short_calls (duration_s <= 10),
+short_call_share, night_calls (00:00-05:59 in the partition time zone), received_calls,
+distinct_callees, distinct_cells, first_call, last_call.
+
+Print the SQL for one hour to read or run it by hand:
+``python -m sentinel_pipeline.features 2026-11-26T13:00:00+00:00``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sentinel_pipeline import cdr, ingest, lake
+from sentinel_pipeline.settings import Settings
+
+ASSET = "caller_features"
+SHORT_CALL_SECONDS = 10
+
+ADDITIVE = ("calls", "answered_calls", "total_duration_s", "short_calls", "night_calls", "received_calls")
+# feature -> the column whose distinct values it counts
+DISTINCT = {"distinct_callees": "callee", "distinct_cells": "cell_id"}
+
+
+def _frame(w: int) -> str:
+    return f"partition by caller_key order by hour range between interval {w - 1} hours preceding and current row"
+
+
+def _window(w: int) -> str:
+    if w == 1:
+        columns = [f"{m} as {m}_1h" for m in ADDITIVE] + ["first_call as first_call_1h", "last_call as last_call_1h"]
+    else:
+        columns = [f"sum({m}) over past as {m}_{w}h" for m in ADDITIVE] + [
+            f"min(first_call) over past as first_call_{w}h",
+            f"last_call as last_call_{w}h",
+        ]
+    separator = ",\n        "
+    return f"""window_{w}h as (
+    select caller_key, hour,
+        {separator.join(columns)}
+    from activity{"" if w == 1 else f"{chr(10)}    window past as ({_frame(w)})"}
+)"""
+
+
+def _distinct_window(name: str, w: int) -> str:
+    # DuckDB's count(distinct) is slow; counting already-distinct rows gives the same number faster.
+    if w == 1:
+        return f"""{name}_1h as (
+    select caller_key, hour, count(*) as {name}_1h from {name}_by_hour group by all
+)"""
+    return f"""{name}_{w}h as (
+    select caller_key, hour, any_value(n) as {name}_{w}h
+    from (select caller_key, hour, count(distinct value) over ({_frame(w)}) as n from {name}_by_hour)
+    group by all
+)"""
+
+
+def features_sql(raw: str, hours: list[datetime], settings: Settings) -> str:
+    """SQL for the features of ``hours`` from the relation ``raw`` (e.g. ``read_parquet([...])``): the
+    raw_cdrs rows of those hours and of the longest window before them.
+
+    Numbers are grouped by a 64-bit hash of their text (``caller_key``): the same grouping, and far
+    cheaper for DuckDB to sort and partition than text.
+    """
+    windows = settings.feature_windows_hours
+    originating = ", ".join(f"'{t}'" for t in cdr.ORIGINATING_RECORD_TYPES)
+    targets = ", ".join(f"timestamptz '{h.isoformat()}'" for h in hours)
+    tz = "'" + settings.partition_timezone.replace("'", "''") + "'"
+    nl = ",\n"
+    # ``raw`` is read twice rather than through a shared CTE, which DuckDB would materialise in full.
+    hour = cdr.hour_sql("seizure_time", settings)
+
+    ctes = [_window(w) for w in windows] + [_distinct_window(n, w) for w in windows for n in DISTINCT]
+    by_hour = [
+        f"{name}_by_hour as (\n    select distinct caller_key, hour, hash({column}) as value\n"
+        f"    from made where {column} is not null\n)"
+        for name, column in DISTINCT.items()
+    ]
+    joins = [f"join window_{w}h using (caller_key, hour)" for w in windows]
+    joins += [f"left join {name}_{w}h using (caller_key, hour)" for w in windows for name in DISTINCT]
+    derived = []
+    for w in windows:
+        derived += [
+            f"round(total_duration_s_{w}h / calls_{w}h, 3) as avg_duration_s_{w}h",
+            f"round(short_calls_{w}h / calls_{w}h, 4) as short_call_share_{w}h",
+        ]
+        derived += [f"coalesce({name}_{w}h, 0) as {name}_{w}h" for name in DISTINCT]
+
+    return f"""
+with made as (
+    select hash(a_number) as caller_key, a_number as caller, b_number as callee, {hour} as hour,
+           seizure_time, duration_s, answer_time is not null or duration_s > 0 as answered, cell_id
+    from {raw}
+    where record_type in ({originating})
+),
+hourly as (
+    select caller_key, hour,
+        any_value(caller) as caller,
+        count(*) as calls,
+        count(*) filter (where answered) as answered_calls,
+        sum(duration_s) as total_duration_s,
+        count(*) filter (where duration_s <= {SHORT_CALL_SECONDS}) as short_calls,
+        min(seizure_time) as first_call,
+        max(seizure_time) as last_call
+    from made
+    group by all
+),
+received as (
+    select hash(b_number) as caller_key, {hour} as hour, count(*) as received_calls
+    from {raw}
+    where record_type = 'MTC'
+    group by all
+),
+-- One row per calling number and hour in which it made or received calls.
+activity as (
+    select caller_key, hour,
+        coalesce(calls, 0) as calls,
+        coalesce(answered_calls, 0) as answered_calls,
+        coalesce(total_duration_s, 0) as total_duration_s,
+        coalesce(short_calls, 0) as short_calls,
+        case when hour(timezone({tz}, hour)) < 6 then coalesce(calls, 0) else 0 end as night_calls,
+        coalesce(received_calls, 0) as received_calls,
+        first_call, last_call
+    from hourly left join received using (caller_key, hour)
+    union all
+    select caller_key, hour, 0, 0, 0, 0, 0, received_calls, null, null
+    from received anti join hourly using (caller_key, hour)
+    where caller_key in (select caller_key from hourly)
+),
+{nl.join(by_hour)},
+{nl.join(ctes)}
+select caller, hour,
+    * exclude (caller_key, caller, hour, {", ".join(f"{n}_{w}h" for w in windows for n in DISTINCT)}),
+    {(nl + "    ").join(derived)}
+from (select caller_key, caller, hour from hourly where hour in ({targets}))
+{chr(10).join(joins)}
+"""
+
+
+@dataclass
+class FeatureSummary:
+    hours: int
+    callers: int
+    rows: int
+    seconds: float
+
+
+def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSummary:
+    """Compute the features of ``hours`` and write one lake file per hour (empty when nobody called)."""
+    started = time.perf_counter()
+    span = timedelta(hours=settings.longest_window_hours - 1)
+    needed, h = [], min(hours) - span
+    while h <= max(hours):
+        needed.append(h)
+        h += timedelta(hours=1)
+    raw_files = lake.existing_paths(settings.lake_dir, ingest.ASSET, needed)
+    con = cdr.connect_duckdb(settings)
+    if raw_files:
+        raw = f"read_parquet({lake.parquet_list_sql(raw_files)})"
+    else:  # nothing ingested in the window yet: the same columns, no rows
+        con.execute(f"create temp table no_raw ({cdr.NORMALISED_SCHEMA})")
+        raw = "no_raw"
+    con.execute(f"create temp table features as {features_sql(raw, hours, settings)}")
+    for hour in hours:
+        lake.write_parquet(
+            con,
+            f"select * from features where hour = timestamptz '{hour.isoformat()}' order by caller",
+            lake.hour_path(settings.lake_dir, ASSET, hour),
+        )
+    rows, callers = con.execute("select count(*), count(distinct caller) from features").fetchone()
+    con.close()
+    return FeatureSummary(len(hours), callers, rows, time.perf_counter() - started)
+
+if __name__ == "__main__":
+    hour = datetime.fromisoformat(sys.argv[1])
+    settings = Settings.from_env()
+    print(features_sql("read_parquet([<raw_cdrs files of the window>])", [hour], settings))

@@ -1,0 +1,38 @@
+"""The Parquet lake: one file per asset and hourly partition, replaced atomically.
+
+Layout: ``<SENTINEL_LAKE_DIR>/<asset>/<YYYY-MM-DD>/<HHMM>.parquet``, named by the partition's start as a
+UTC instant, so a reader can find an hour without knowing the partition time zone.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+
+def hour_path(lake_dir: Path, asset: str, hour: datetime) -> Path:
+    utc = hour.astimezone(timezone.utc)
+    return lake_dir / asset / utc.strftime("%Y-%m-%d") / f"{utc.strftime('%H%M')}.parquet"
+
+
+def existing_paths(lake_dir: Path, asset: str, hours: list[datetime]) -> list[str]:
+    return [str(p) for p in (hour_path(lake_dir, asset, h) for h in hours) if p.exists()]
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
+    """Write the query's rows to ``path``: readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        con.execute(f"copy ({select_sql}) to '{tmp}' (format parquet, compression zstd)")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def parquet_list_sql(paths: list[str]) -> str:
+    """A DuckDB list literal of file paths, for ``read_parquet([...])``."""
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"

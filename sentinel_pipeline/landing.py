@@ -1,0 +1,157 @@
+"""The landing directory: which files are ready, registering them once, and the hours to (re)build.
+
+Writers should deliver a file under a temporary name (a leading ``.`` or ``_``, or a ``.tmp``/``.part``
+suffix) and rename it when complete. A file with an ordinary name is still only taken once it is
+stable: its size and mtime unchanged since the previous look, or its mtime older than
+``SENTINEL_LANDING_SETTLE_SECONDS``.
+
+A file is known by its identity (path relative to the landing directory, size, mtime): the same identity
+is registered once, ever; a changed file is a new identity and supersedes the old one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+from sentinel_pipeline import cdr, registry
+from sentinel_pipeline.settings import Settings
+
+TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".crdownload")
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: str  # relative to the landing directory
+    size: int
+    mtime_ns: int
+
+    @property
+    def identity(self) -> tuple[str, int, int]:
+        return (self.path, self.size, self.mtime_ns)
+
+
+@dataclass
+class TickOutcome:
+    registered: list[tuple[LandedFile, int, list[datetime]]] = field(default_factory=list)
+    quarantined: list[tuple[LandedFile, str]] = field(default_factory=list)
+    hours: set[datetime] = field(default_factory=set)
+    waiting: dict[str, list[int]] = field(default_factory=dict)
+    more_files: bool = False
+
+
+def is_candidate(name: str) -> bool:
+    lower = name.lower()
+    if lower.startswith((".", "_")) or lower.endswith(TEMPORARY_SUFFIXES):
+        return False
+    return lower.endswith(cdr.CDR_SUFFIXES)
+
+
+def list_landing(landing_dir: Path) -> list[LandedFile]:
+    """Candidate files under the landing directory, oldest first."""
+    found = []
+    for root, dirs, names in os.walk(landing_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for name in names:
+            if not is_candidate(name):
+                continue
+            full = Path(root) / name
+            try:
+                st = full.stat()
+            except FileNotFoundError:  # renamed or removed while we looked
+                continue
+            found.append(LandedFile(str(full.relative_to(landing_dir)), st.st_size, st.st_mtime_ns))
+    return sorted(found, key=lambda f: (f.mtime_ns, f.path))
+
+
+def scan_file(con, path: Path, settings: Settings) -> tuple[str, list[datetime], int]:
+    """The layout of a file, the partition hours its rows fall into, and its row count."""
+    layout, sql = cdr.read_file_sql(con, path, 0, settings)
+    rows = con.sql(f"select hour, count(*) from ({sql}) group by hour").fetchall()
+    total = sum(n for _, n in rows)
+    if total == 0:
+        raise cdr.UnreadableFile(path, "has a header but no rows")
+    hours = sorted(h for h, _ in rows if h is not None)
+    if not hours:
+        raise cdr.UnreadableFile(path, "no row has a readable seizure_time")
+    return layout.layout, hours, total
+
+
+def register_landed_files(
+    settings: Settings,
+    conn: psycopg.Connection,
+    seen_before: dict[str, list[int]],
+    now: float | None = None,
+) -> TickOutcome:
+    """Register every new, stable file (at most ``sensor_max_files_per_tick``) and collect its hours.
+
+    ``seen_before`` maps a path to the [size, mtime_ns] seen on the previous look (the sensor cursor).
+    """
+    now = time.time() if now is None else now
+    outcome = TickOutcome()
+    listing = list_landing(settings.landing_dir)
+    known = registry.known_identities(conn, [f.path for f in listing])
+    new = [f for f in listing if f.identity not in known]
+    con = None
+    taken = 0
+    for f in new:
+        settled = now - f.mtime_ns / 1e9 >= settings.landing_settle_seconds
+        if not settled and seen_before.get(f.path) != [f.size, f.mtime_ns]:
+            outcome.waiting[f.path] = [f.size, f.mtime_ns]
+            continue
+        if taken >= settings.sensor_max_files_per_tick:
+            outcome.more_files = True
+            break
+        taken += 1
+        con = con or cdr.connect_duckdb(settings)
+        fmt = cdr.file_format(Path(f.path)) or "csv"
+        try:
+            layout, hours, rows = scan_file(con, settings.landing_dir / f.path, settings)
+        except cdr.UnreadableFile as exc:
+            _, old_hours = registry.register_file(
+                conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
+                hours=[], rows_read=None, quarantine_reason=exc.reason,
+            )
+            outcome.quarantined.append((f, exc.reason))
+            outcome.hours.update(old_hours)
+            continue
+        file_id, old_hours = registry.register_file(
+            conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout,
+            hours=hours, rows_read=rows,
+        )
+        outcome.registered.append((f, file_id, hours))
+        outcome.hours.update(hours)
+        outcome.hours.update(old_hours)
+    if con is not None:
+        con.close()
+    return outcome
+
+
+def run_ranges(
+    hours: set[datetime], follow_hours: int, newest_hour: datetime | None
+) -> list[tuple[datetime, datetime]]:
+    """Contiguous ranges of hours to rebuild: the changed hours, each followed by the ``follow_hours``
+    hours whose trailing windows include it (never past ``newest_hour``), merged where they touch."""
+    step = timedelta(hours=1)
+    ranges: list[tuple[datetime, datetime]] = []
+    for h in sorted(hours):
+        end = h + follow_hours * step
+        if newest_hour is not None:
+            end = max(h, min(end, newest_hour))
+        if ranges and h <= ranges[-1][1] + step:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
+        else:
+            ranges.append((h, end))
+    return ranges
+
+
+def newest_registered_hour(conn: psycopg.Connection) -> datetime | None:
+    (hour,) = conn.execute(
+        "select max(h) from sentinel.landed_files, unnest(hours) as h where status = 'registered'"
+    ).fetchone()
+    return hour

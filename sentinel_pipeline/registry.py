@@ -1,0 +1,128 @@
+"""Ingest bookkeeping in PostgreSQL: the landed-file registry, rejected rows and per-hour ingest facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+import psycopg
+
+
+@dataclass(frozen=True)
+class RegisteredFile:
+    file_id: int
+    path: str
+    format: str
+    layout: str
+    hours: list[datetime]
+
+
+def known_identities(conn: psycopg.Connection, paths: Iterable[str]) -> set[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of every registration of these paths, current or not."""
+    rows = conn.execute(
+        "select path, size_bytes, mtime_ns from sentinel.landed_files where path = any(%s)", [list(paths)]
+    ).fetchall()
+    return {(p, s, m) for p, s, m in rows}
+
+
+def register_file(
+    conn: psycopg.Connection,
+    *,
+    path: str,
+    size: int,
+    mtime_ns: int,
+    format: str,
+    layout: str | None,
+    hours: list[datetime],
+    rows_read: int | None,
+    quarantine_reason: str | None = None,
+) -> tuple[int, list[datetime]]:
+    """Register one version of a file; returns its file_id and the hours of the version it replaces.
+
+    The previous current version of the same path (if any) becomes 'superseded', so that its hours are
+    rebuilt from the new version alone.
+    """
+    with conn.transaction():
+        previous = conn.execute(
+            """
+            update sentinel.landed_files set status = 'superseded'
+            where path = %s and status = 'registered'
+            returning hours
+            """,
+            [path],
+        ).fetchall()
+        status = "quarantined" if quarantine_reason else "registered"
+        (file_id,) = conn.execute(
+            """
+            insert into sentinel.landed_files
+                (path, size_bytes, mtime_ns, format, layout, status, reason, hours, rows_read)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+            returning file_id
+            """,
+            [path, size, mtime_ns, format, layout, status, quarantine_reason, hours, rows_read],
+        ).fetchone()
+    return file_id, sorted({h for (hs,) in previous for h in hs})
+
+
+def files_for_hours(conn: psycopg.Connection, hours: list[datetime]) -> list[RegisteredFile]:
+    rows = conn.execute(
+        """
+        select file_id, path, format, layout, hours
+        from sentinel.landed_files
+        where status = 'registered' and hours && %s::timestamptz[]
+        order by file_id
+        """,
+        [hours],
+    ).fetchall()
+    return [RegisteredFile(*row) for row in rows]
+
+
+def forget_file(conn: psycopg.Connection, path: str) -> list[datetime]:
+    """Drop every registration of ``path`` so the sensor treats it as new; returns the hours it covered."""
+    with conn.transaction():
+        rows = conn.execute(
+            "select file_id, hours from sentinel.landed_files where path = %s", [path]
+        ).fetchall()
+        ids = [file_id for file_id, _ in rows]
+        conn.execute("delete from sentinel.cdr_rejects where file_id = any(%s)", [ids])
+        conn.execute("delete from sentinel.landed_files where file_id = any(%s)", [ids])
+    return sorted({h for _, hs in rows for h in hs})
+
+
+def raw_fingerprints(conn: psycopg.Connection, hours: list[datetime]) -> dict[datetime, str]:
+    rows = conn.execute(
+        "select hour, input_fingerprint from sentinel.raw_partitions where hour = any(%s)", [hours]
+    ).fetchall()
+    return dict(rows)
+
+
+def save_raw_partitions(
+    conn: psycopg.Connection, hours: list[datetime], facts: list[dict], rejects: Iterable[tuple]
+) -> None:
+    """Replace the rejects and ingest facts of ``hours`` in one transaction.
+
+    ``rejects`` rows are (file_id, line, hour, reason, raw).
+    """
+    with conn.transaction():
+        conn.execute("delete from sentinel.cdr_rejects where hour = any(%s)", [hours])
+        with conn.cursor().copy(
+            "copy sentinel.cdr_rejects (file_id, line, hour, reason, raw) from stdin"
+        ) as copy:
+            for row in rejects:
+                copy.write_row(row)
+        conn.cursor().executemany(
+            """
+            insert into sentinel.raw_partitions
+                (hour, input_fingerprint, rows_accepted, rows_rejected, duplicates, files)
+            values (%(hour)s, %(fingerprint)s, %(accepted)s, %(rejected)s, %(duplicates)s, %(files)s)
+            on conflict (hour) do update set
+                input_fingerprint = excluded.input_fingerprint,
+                rows_accepted = excluded.rows_accepted,
+                rows_rejected = excluded.rows_rejected,
+                duplicates = excluded.duplicates,
+                files = excluded.files,
+                written_at = now()
+            """,
+            facts,
+        )
