@@ -195,7 +195,8 @@ cleaned as (
         regexp_replace(b_number, '[\\s().\\-/]', '', 'g') as b_clean,
         try_cast(seizure_time as timestamptz) as seizure_ts,
         try_cast(answer_time as timestamptz) as answer_ts,
-        try_cast(duration_s as bigint) as duration_int,
+        -- Whole seconds only: try_cast would round '4.5' silently.
+        case when regexp_full_match(duration_s, '-?[0-9]+') then try_cast(duration_s as bigint) end as duration_int,
         coalesce(upper(record_type), 'MOC') as record_type_norm,
         -- What the file said, kept with a rejected row (see ingest.py).
         to_json(src) as src_text
