@@ -42,9 +42,14 @@ WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
 # --------------------------------------------------------------------------- URLs
 
 
+def _datadir(settings: Settings) -> Path:
+    """The embedded server's data directory, absolute and with symlinks resolved (as pgserver sees it)."""
+    return settings.embedded_database_dir.expanduser().resolve()
+
+
 def embedded_url(settings: Settings) -> str:
     """The libpq URL of the embedded server (whether or not it is running)."""
-    datadir = settings.embedded_database_dir
+    datadir = _datadir(settings)
     return f"postgresql://{EMBEDDED_USER}:@/{EMBEDDED_DATABASE}?host={quote(str(datadir), safe='/')}"
 
 
@@ -129,7 +134,7 @@ def connect(settings: Settings, **kw) -> psycopg.Connection:
 
 
 def _check_socket_path(settings: Settings) -> None:
-    socket_path = settings.embedded_database_dir / SOCKET_NAME
+    socket_path = _datadir(settings) / SOCKET_NAME
     length = len(os.fsencode(str(socket_path)))
     if length > MAX_SOCKET_PATH_BYTES:
         raise SentinelError(
@@ -155,7 +160,7 @@ def _import_pgserver():
 
 def _postmaster(settings: Settings):
     """The embedded server's postmaster.pid facts, or None if it is not running."""
-    datadir = settings.embedded_database_dir
+    datadir = _datadir(settings)
     pidfile = datadir / "postmaster.pid"
     try:
         lines = pidfile.read_text().splitlines()
@@ -189,7 +194,7 @@ def start_embedded(settings: Settings) -> str:
 
     Idempotent; returns its URL. The server outlives this process: stop it with ``stop_embedded``.
     """
-    datadir = settings.embedded_database_dir
+    datadir = _datadir(settings)
     if embedded_running(settings):
         return embedded_url(settings)
     _check_socket_path(settings)
@@ -197,7 +202,7 @@ def start_embedded(settings: Settings) -> str:
     pgserver = _import_pgserver()
     log.info("starting the embedded PostgreSQL in %s", datadir)
     try:
-        server = pgserver.PostgresServer._instances.get(datadir.resolve())
+        server = pgserver.PostgresServer._instances.get(datadir)
         if server is None:
             server = pgserver.get_server(datadir, cleanup_mode=None)
         else:  # this process started it before and someone stopped it since
@@ -210,7 +215,7 @@ def start_embedded(settings: Settings) -> str:
             tail = "\n" + "\n".join(logfile.read_text(errors="replace").splitlines()[-15:])
         raise SentinelError(f"could not start the embedded PostgreSQL in {datadir}: {exc}{tail}") from exc
     info = server.get_postmaster_info()
-    if info.socket_dir is None or Path(info.socket_dir) != datadir.resolve():
+    if info.socket_dir is None or Path(info.socket_dir) != datadir:
         # Only possible for a server someone else started on this data dir with other options.
         raise SentinelError(f"the PostgreSQL in {datadir} does not listen in its data directory ({info})")
     return embedded_url(settings)
@@ -218,7 +223,7 @@ def start_embedded(settings: Settings) -> str:
 
 def stop_embedded(settings: Settings, timeout: int = 60) -> bool:
     """Stop the embedded server (fast shutdown). Returns False if it was not running."""
-    datadir = settings.embedded_database_dir
+    datadir = _datadir(settings)
     if _postmaster(settings) is None:
         return False
     pgserver = _import_pgserver()
