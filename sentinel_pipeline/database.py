@@ -155,6 +155,8 @@ def _import_pgserver():
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import pgserver
 
+    # pgserver logs every pg_ctl command line and its output at INFO; keep that out of `sentinel db` output.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
     return pgserver
 
 
