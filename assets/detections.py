@@ -60,7 +60,7 @@ def sdhf_detections(
     with sentinel.postgres() as conn:
         summary = detectors.run_detector(
             settings, conn, sdhf.DETECTOR, lambda rel: sdhf.detect_sql(rel, params), partition_hours(context),
-            context.run_id,
+            context.run.run_id,
         )
     return dg.MaterializeResult(
         metadata={

@@ -23,7 +23,6 @@ PIPELINE_JOB = "cdr_pipeline"
 cdr_pipeline_job = dg.define_asset_job(
     PIPELINE_JOB,
     selection=dg.AssetSelection.all(),
-    partitions_def=hourly_partitions,
     description="raw_cdrs -> caller_features -> detectors -> alerts, for a range of hours in one run.",
     tags={"sentinel/pipeline": "cdr"},
 )

@@ -1,0 +1,108 @@
+"""The landing sensor, evaluated for real against files on disk and the registry in PostgreSQL."""
+
+import json
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from resources import SentinelResource
+from sensors.landing import landing_files
+from sentinel_pipeline import landing
+
+HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
+
+
+def drop(settings, name: str, rows: list[str], age_seconds: float = 3600) -> str:
+    path = settings.landing_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(r + "\n" for r in rows))
+    past = time.time() - age_seconds
+    os.utime(path, (past, past))
+    return name
+
+
+def call(record_id: str, when: str) -> str:
+    return f"{record_id},{when},5,08031234567,08061234567"
+
+
+def tick(cursor: str | None = None) -> dg.SensorResult:
+    context = dg.build_sensor_context(cursor=cursor, resources={"sentinel": SentinelResource()})
+    return landing_files(context)
+
+
+def ranges(result: dg.SensorResult) -> list[tuple[str, str]]:
+    return [
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+        for r in result.run_requests or []
+    ]
+
+
+def test_a_file_is_taken_once_and_runs_cover_its_hours(settings, conn):
+    drop(settings, "a.csv", [call("1", "2026-11-26T10:05:00Z"), call("2", "2026-11-26T11:59:00Z")])
+    first = tick()
+    assert ranges(first) == [("2026-11-26-10:00", "2026-11-26-11:00")]
+    assert first.run_requests[0].run_key
+    # The same file again, and after a restart with no cursor at all: nothing to do.
+    assert ranges(tick(first.cursor)) == []
+    assert ranges(tick(None)) == []
+    assert conn.execute("select count(*) from sentinel.landed_files").fetchone() == (1,)
+
+
+def test_files_being_written_are_not_read(settings, conn):
+    drop(settings, ".b.csv.tmp", [call("1", "2026-11-26T10:05:00Z")])
+    drop(settings, "b.csv.part", [call("1", "2026-11-26T10:05:00Z")])
+    drop(settings, "_b.csv", [call("1", "2026-11-26T10:05:00Z")])
+    fresh = drop(settings, "fresh.csv", [call("2", "2026-11-26T12:05:00Z")], age_seconds=0)
+    first = tick()
+    assert ranges(first) == []
+    assert fresh in json.loads(first.cursor)["waiting"]
+    # Unchanged since the previous tick: complete, taken now.
+    assert ranges(tick(first.cursor)) == [("2026-11-26-12:00", "2026-11-26-12:00")]
+    assert conn.execute("select array_agg(path) from sentinel.landed_files").fetchone() == (["fresh.csv"],)
+
+
+def test_a_changed_file_is_processed_again_over_old_and_new_hours(settings, conn):
+    drop(settings, "c.csv", [call("1", "2026-11-26T10:05:00Z")])
+    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-26-10:00")]
+    drop(settings, "c.csv", [call("1", "2026-11-26T10:05:00Z"), call("2", "2026-11-26T13:00:00Z")], age_seconds=60)
+    second = tick()
+    # Hour 10 must be rebuilt from the new version too, and hour 13 is new: 10..13 in one run.
+    assert ranges(second) == [("2026-11-26-10:00", "2026-11-26-13:00")]
+    statuses = conn.execute("select status from sentinel.landed_files order by file_id").fetchall()
+    assert statuses == [("superseded",), ("registered",)]
+
+
+def test_forget_makes_a_file_new_again(settings, conn):
+    from sentinel_pipeline import registry
+
+    drop(settings, "d.csv", [call("1", "2026-11-26T10:05:00Z")])
+    tick()
+    assert registry.forget_file(conn, "d.csv") == [datetime(2026, 11, 26, 10, tzinfo=timezone.utc)]
+    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-26-10:00")]
+
+
+def test_work_per_tick_is_bounded(settings, conn, monkeypatch):
+    monkeypatch.setenv("SENTINEL_SENSOR_MAX_FILES_PER_TICK", "2")
+    for i in range(3):
+        drop(settings, f"e{i}.csv", [call(str(i), f"2026-11-26T1{i}:05:00Z")], age_seconds=3600 - i)
+    assert len(ranges(tick())) == 1  # hours 10 and 11, merged
+    assert ranges(tick()) == [("2026-11-26-12:00", "2026-11-26-12:00")]
+
+
+def test_unreadable_files_are_quarantined_not_retried(settings, conn):
+    drop(settings, "bad.csv", [])
+    (settings.landing_dir / "bad.csv").write_text("just,some,columns\n1,2,3\n")
+    os.utime(settings.landing_dir / "bad.csv", (time.time() - 60, time.time() - 60))
+    assert ranges(tick()) == []
+    status, reason = conn.execute("select status, reason from sentinel.landed_files").fetchone()
+    assert status == "quarantined" and "missing required columns" in reason
+    assert ranges(tick()) == [] and conn.execute("select count(*) from sentinel.landed_files").fetchone() == (1,)
+
+
+def test_run_ranges_merge_contiguous_hours_and_follow_the_window():
+    h = [datetime(2026, 11, 26, x, tzinfo=timezone.utc) for x in (10, 11, 15)]
+    assert landing.run_ranges(set(h), 0, None) == [(h[0], h[1]), (h[2], h[2])]
+    assert landing.run_ranges(set(h), 23, h[2]) == [(h[0], h[2])]
+    assert landing.run_ranges({h[0]}, 2, None) == [(h[0], h[0] + timedelta(hours=2))]
