@@ -15,10 +15,19 @@ import pytest
 
 from sentinel_pipeline import cli_db, database
 from sentinel_pipeline.errors import SentinelError
-from sentinel_pipeline.migrations import MigrationError, migrate, pending, status
+from sentinel_pipeline.migrations import MigrationError, discover, migrate, pending, status
 from sentinel_pipeline.settings import PROJECT_ROOT, Settings
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
+PROJECT_MIGRATIONS = [m.name for m in discover(MIGRATIONS)]
+
+
+def core_only(tmp_path: Path) -> Path:
+    """A migrations directory holding only 001 (fixed), for tests that add their own files."""
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    shutil.copy(MIGRATIONS / "001_core_schema.sql", migrations)
+    return migrations
 
 
 # ----------------------------------------------------------------------------- URLs
@@ -145,8 +154,7 @@ def test_cli_db_with_database_url(settings, capsys):
 
 
 def test_migrate_applies_in_order_and_twice_is_a_no_op(empty_database_url, tmp_path):
-    migrations = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, migrations)
+    migrations = core_only(tmp_path)
     (migrations / "010_later.sql").write_text("create table sentinel.later (x int);")
     (migrations / "002_earlier.sql").write_text("create table sentinel.earlier (x int);")
     (migrations / "README.md").write_text("not a migration")
@@ -166,12 +174,11 @@ def test_migrate_with_settings_uses_the_configured_database(settings, conn):
     # The template is migrated already: nothing to do, and the recorded checksum matches the file.
     assert migrate(settings) == []
     assert pending(settings) == []
-    assert [s.state for s in status(settings)] == ["applied"]
+    assert [(s.name, s.state) for s in status(settings)] == [(name, "applied") for name in PROJECT_MIGRATIONS]
 
 
 def test_migrate_refuses_a_changed_applied_file(empty_database_url, tmp_path):
-    migrations = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, migrations)
+    migrations = core_only(tmp_path)
     (migrations / "002_extra.sql").write_text("create table sentinel.extra (x int);")
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         migrate(conn, migrations)
@@ -185,8 +192,7 @@ def test_migrate_refuses_a_changed_applied_file(empty_database_url, tmp_path):
 
 
 def test_migrate_refuses_a_database_newer_than_the_checkout(empty_database_url, tmp_path):
-    migrations = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, migrations)
+    migrations = core_only(tmp_path)
     (migrations / "002_extra.sql").write_text("select 1;")
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         migrate(conn, migrations)
@@ -196,8 +202,7 @@ def test_migrate_refuses_a_database_newer_than_the_checkout(empty_database_url, 
 
 
 def test_a_failing_migration_is_rolled_back_and_not_recorded(empty_database_url, tmp_path):
-    migrations = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, migrations)
+    migrations = core_only(tmp_path)
     (migrations / "002_broken.sql").write_text("create table sentinel.half (x int);\nselect no_such_function();")
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         with pytest.raises(MigrationError, match="002_broken.sql"):
@@ -225,7 +230,7 @@ def test_concurrent_migrations_apply_each_file_once(empty_database_url):
     for t in threads:
         t.join()
     assert errors == []
-    assert sorted(results) == [[], [], [], ["001_core_schema.sql"]]
+    assert sorted(results) == [[], [], [], PROJECT_MIGRATIONS]
 
 
 def test_migrate_refuses_a_connection_inside_a_transaction(conn):

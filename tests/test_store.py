@@ -215,12 +215,12 @@ def test_alerts_do_not_depend_on_the_order_partitions_run_in(conn):
     assert sorted(in_order) == ["+1", "+2", "+3"]
 
     for order in ([3, 2, 1, 0], [2, 0, 3, 1, 1, 2]):
-        conn.execute("truncate sentinel.alerts, sentinel.detections")
+        conn.execute("truncate sentinel.alerts, sentinel.detections cascade")
         run_hours(conn, order)
         assert facts(conn) == in_order, order
 
     # All hours in one call, too.
-    conn.execute("truncate sentinel.alerts")
+    conn.execute("truncate sentinel.alerts cascade")
     assert refresh_alerts(conn, "sdhf", [hour(h) for h in SCENARIO]) == {"new": 3, "updated": 0}
     assert facts(conn) == in_order
 
@@ -255,7 +255,7 @@ def test_analyst_triage_survives_reruns_and_backfills(conn):
 
     # Back-filled in a different order from scratch, the facts are the same as run in order.
     expected = facts(conn)
-    conn.execute("truncate sentinel.alerts, sentinel.detections")
+    conn.execute("truncate sentinel.alerts, sentinel.detections cascade")
     run_hours(conn, [0, 1, 2, 3])
     assert facts(conn) == expected
 
