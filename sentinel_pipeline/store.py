@@ -5,7 +5,8 @@ The contract (docs/architecture.md, brief "Alerts"):
 - an alert is one case per (detector, subject_type, subject), recomputed from ALL of that subject's
   detections of that detector, so re-running or back-filling hours in any order gives the same alerts
   (``refresh_alerts``). The pipeline writes only the facts; ``status``, ``reviewed``, ``reviewer_notes``
-  and ``detected_at`` belong to the analysts / the first insert and are never overwritten.
+  and ``detected_at`` belong to the analysts / the first insert, and only the alert lifecycle (reopen,
+  escalate: see ``refresh_alerts``) ever changes status / reviewed.
 
 Both functions run in one transaction (a savepoint if the caller already has one open) with the session
 time zone set to UTC for that transaction, so naive datetimes mean UTC and timestamps inside evidence JSON
@@ -15,11 +16,14 @@ The SQL is kept as plain text so it can be pasted into psql.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+log = logging.getLogger(__name__)
 
 # Columns written by replace_detections, in COPY order (detected_at takes its default, now()).
 DETECTION_COLUMNS = (
@@ -39,6 +43,12 @@ DETECTION_COLUMNS = (
 _REQUIRED = frozenset(DETECTION_COLUMNS) - {"detector", "run_id"}
 
 SET_UTC = "set local time zone 'UTC'"
+# Marks this transaction's alert updates as the pipeline's, so the triage trigger (migration 020) does not
+# stamp reviewed_by / reviewed_at when a case is reopened.
+SET_PIPELINE_ACTOR = "select set_config('sentinel.actor', 'pipeline', true)"
+
+# The channel new, reopened and escalated alerts are published on (docs/analysts.md, "Live notifications").
+NOTIFY_CHANNEL = "sentinel_alerts"
 
 DELETE_DETECTIONS = """
 delete from sentinel.detections
@@ -49,7 +59,9 @@ where detector = %(detector)s
 COPY_DETECTIONS = f"copy sentinel.detections ({', '.join(DETECTION_COLUMNS)}) from stdin"
 
 # One statement: recompute the case of every subject detected by %(detector)s in %(hours)s from all of
-# its detections of that detector, and upsert it. Returns one row: how many alerts were inserted/updated.
+# its detections of that detector, upsert it, apply the lifecycle (whitelist, reopen, escalate) and
+# NOTIFY %(channel)s of every new, reopened or escalated case. Returns one row: how many alerts were
+# inserted / updated, and how many notifications were sent.
 REFRESH_ALERTS = """
 with touched as (
     -- subjects this refresh is about: detected by the detector in the given hours
@@ -97,26 +109,92 @@ cases as (
     from ranked
     where by_score = 1
 ),
+previous as (
+    -- those subjects' cases as they stood before this statement
+    select a.subject_type, a.subject, a.alert_id, a.severity, a.status, a.last_seen
+    from sentinel.alerts a
+    where a.detector = %(detector)s
+      and (a.subject_type, a.subject) in (select subject_type, subject from touched)
+),
+lifecycle as (
+    -- what this refresh means for each case (docs/analysts.md, "Lifecycle"):
+    --   new       no case yet, and the subject is not whitelisted;
+    --   reopened  a closed or false_positive (no longer whitelisted) case with activity after its last_seen;
+    --   escalated an open/investigating/confirmed case whose severity rose, or a confirmed case with
+    --             activity after its last_seen (the fraud goes on);
+    --   null      nothing to tell anyone: a fact changed or the subject is whitelisted.
+    select c.*,
+           p.alert_id is null  as is_new,
+           s.subject is not null as suppressed,
+           p.severity as previous_severity,
+           case
+               when s.subject is not null then null
+               when p.alert_id is null then 'new'
+               when p.status in ('closed', 'false_positive') and c.last_seen > p.last_seen then 'reopened'
+               when p.status in ('open', 'investigating', 'confirmed') and c.severity > p.severity then 'escalated'
+               when p.status = 'confirmed' and c.last_seen > p.last_seen then 'escalated'
+           end as event
+    from cases c
+    left join previous p on (p.subject_type, p.subject) = (c.subject_type, c.subject)
+    left join sentinel.suppressions s
+           on (s.detector, s.subject_type, s.subject) = (c.detector, c.subject_type, c.subject)
+          and s.lifted_at is null
+),
 upserted as (
+    -- A whitelisted subject's new case starts as false_positive. On conflict the facts are replaced,
+    -- and the event (passed in excluded.last_event) reopens or re-queues the case; otherwise the
+    -- analysts' triage fields keep their values.
     insert into sentinel.alerts as a
-           (detector, subject_type, subject, severity, score, first_seen, last_seen, evidence)
-    select detector, subject_type, subject, severity, score, first_seen, last_seen, evidence
-    from cases
+           (detector, subject_type, subject, severity, score, first_seen, last_seen, evidence,
+            status, last_event, last_event_at)
+    select detector, subject_type, subject, severity, score, first_seen, last_seen, evidence,
+           case when suppressed then 'false_positive' else 'open' end,
+           event,
+           case when event is not null then now() end
+    from lifecycle
     on conflict (detector, subject_type, subject) do update
-       set severity   = excluded.severity,
-           score      = excluded.score,
-           first_seen = excluded.first_seen,
-           last_seen  = excluded.last_seen,
-           evidence   = excluded.evidence,
-           updated_at = now()
+       set severity      = excluded.severity,
+           score         = excluded.score,
+           first_seen    = excluded.first_seen,
+           last_seen     = excluded.last_seen,
+           evidence      = excluded.evidence,
+           updated_at    = now(),
+           status        = case when excluded.last_event = 'reopened' then 'open' else a.status end,
+           reviewed      = case when excluded.last_event in ('reopened', 'escalated') then false
+                                else a.reviewed end,
+           last_event    = coalesce(excluded.last_event, a.last_event),
+           last_event_at = coalesce(excluded.last_event_at, a.last_event_at)
        -- leave the row (and updated_at) alone when no fact changed
        where (a.severity, a.score, a.first_seen, a.last_seen, a.evidence)
              is distinct from
              (excluded.severity, excluded.score, excluded.first_seen, excluded.last_seen, excluded.evidence)
-    returning (xmax = 0) as inserted  -- xmax is 0 for a freshly inserted row version
+    returning a.alert_id, a.detector, a.subject_type, a.subject, a.severity, a.score, a.status,
+              a.first_seen, a.last_seen, a.detected_at,
+              (xmax = 0) as inserted  -- xmax is 0 for a freshly inserted row version
+),
+notified as (
+    -- one NOTIFY per new, reopened or escalated case; delivered when the transaction commits
+    select pg_notify(%(channel)s, json_build_object(
+               'event',             l.event,
+               'alert_id',          u.alert_id,
+               'detector',          u.detector,
+               'subject_type',      u.subject_type,
+               'subject',           u.subject,
+               'severity',          u.severity,
+               'previous_severity', l.previous_severity,
+               'score',             u.score,
+               'status',            u.status,
+               'first_seen',        u.first_seen,
+               'last_seen',         u.last_seen,
+               'detected_at',       u.detected_at
+           )::text)
+    from upserted u
+    join lifecycle l on (l.subject_type, l.subject) = (u.subject_type, u.subject)
+    where l.event is not null
 )
 select count(*) filter (where inserted)     as new,
-       count(*) filter (where not inserted) as updated
+       count(*) filter (where not inserted) as updated,
+       (select count(*) from notified)      as notified
 from upserted
 """
 
@@ -214,13 +292,27 @@ def refresh_alerts(conn: psycopg.Connection, detector: str, partition_hours: lis
     Each case comes from all of the subject's detections of ``detector``: first_seen = min, last_seen =
     max; severity, score and evidence from the highest-scoring detection (ties: the latest hour), evidence
     being its metrics plus partition_hour, window_start, window_end, detections (count) and partitions
-    (up to 20 most recent hours). Triage fields and detected_at are never written; updated_at moves only
-    when a fact changed. Returns ``{"new": inserted, "updated": changed}``.
+    (up to 20 most recent hours). detected_at is never written; updated_at moves only when a fact changed.
+
+    The lifecycle (docs/analysts.md): a subject with an active row in sentinel.suppressions (the
+    whitelist an analyst's false_positive creates) never notifies or reopens, and its new case starts as
+    false_positive; a closed (or no longer whitelisted false_positive) case with activity after its
+    last_seen is reopened (status open, reviewed false); an open, investigating or confirmed case whose
+    severity rises, or a confirmed case with new activity, is escalated (reviewed false, status kept).
+    Otherwise the triage fields (status, reviewed, reviewer_notes, reviewed_by/at) are never written.
+    Every new, reopened or escalated case is published with NOTIFY on ``NOTIFY_CHANNEL`` when the
+    transaction commits. A refresh that changes no fact changes nothing and notifies nobody, so
+    re-running the same hours is silent. Returns ``{"new": inserted, "updated": changed}``.
     """
     hours = _hours(partition_hours)
     with conn.transaction():
         with conn.cursor() as cur:
             cur.execute(SET_UTC)
-            cur.execute(REFRESH_ALERTS, {"detector": detector, "hours": hours})
-            new, updated = cur.fetchone()
+            cur.execute(SET_PIPELINE_ACTOR)
+            cur.execute(REFRESH_ALERTS, {"detector": detector, "hours": hours, "channel": NOTIFY_CHANNEL})
+            new, updated, notified = cur.fetchone()
+            # set local lasts until the outer transaction ends when this one is a savepoint: undo it
+            cur.execute("select set_config('sentinel.actor', '', true)")
+    if notified:
+        log.info("alerts %s: %d new, %d updated, %d notified on %s", detector, new, updated, notified, NOTIFY_CHANNEL)
     return {"new": int(new), "updated": int(updated)}
