@@ -64,6 +64,8 @@ class Settings:
     sensor_interval_seconds: int = 15
     landing_settle_seconds: int = 5
     sensor_max_files_per_tick: int = 200
+    # Data quality: extra CSV/Parquet layouts (docs/data-quality.md)
+    column_map: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -98,6 +100,7 @@ class Settings:
             sensor_interval_seconds=_int(env, "SENTINEL_SENSOR_INTERVAL_SECONDS", 15),
             landing_settle_seconds=_int(env, "SENTINEL_LANDING_SETTLE_SECONDS", 5),
             sensor_max_files_per_tick=_int(env, "SENTINEL_SENSOR_MAX_FILES_PER_TICK", 200),
+            column_map=Path(env["SENTINEL_COLUMN_MAP"]).expanduser().resolve() if env.get("SENTINEL_COLUMN_MAP") else None,
         )
         if not settings.country_code.isdigit():
             raise ValueError(f"SENTINEL_COUNTRY_CODE must be digits, got {settings.country_code!r}")
