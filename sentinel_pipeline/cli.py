@@ -13,12 +13,15 @@ import logging
 import sys
 
 from sentinel_pipeline.errors import SentinelError
+from sentinel_pipeline.logs import configure_logging
 from sentinel_pipeline.settings import Settings
 
 COMMAND_MODULES = [
     "sentinel_pipeline.cli_db",
     "sentinel_pipeline.cli_generate",
     "sentinel_pipeline.cli_pipeline",
+    "sentinel_pipeline.cli_alerts",
+    "sentinel_pipeline.cli_ops",
 ]
 
 
@@ -33,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:

@@ -1,0 +1,55 @@
+"""Logging for Sentinel's processes: ``LOG_LEVEL`` sets the level; ``ENVIRONMENT=production`` switches to
+one JSON object per line (for log shippers), anything else to readable text.
+
+JSON fields: ``time`` (UTC, ISO-8601), ``level``, ``logger``, ``message``, ``process``, ``thread``, and
+``exception`` when there is one; ``extra={...}`` fields passed to a logging call are added as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+
+from sentinel_pipeline.settings import Settings
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+            "thread": record.threadName,
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in entry:
+                entry[key] = value
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(settings: Settings, stream=None) -> None:
+    """Set up the root logger from ``settings`` (replacing handlers set up before)."""
+    level = logging.getLevelName(settings.log_level)
+    if not isinstance(level, int):
+        raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {settings.log_level!r}")
+    handler = logging.StreamHandler(stream or sys.stderr)
+    if settings.environment.lower() == "production":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
