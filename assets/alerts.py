@@ -3,12 +3,28 @@
 
 import dagster as dg
 
-from assets.detections import sdhf_detections
+from assets.detections import (
+    cli_masking_detections,
+    impossible_concurrency_detections,
+    invalid_cli_detections,
+    irsf_detections,
+    sdhf_detections,
+    simbox_profile_detections,
+    wangiri_detections,
+)
 from assets.partitions import hourly_partitions, partition_hours
 from resources import SentinelResource
 from sentinel_pipeline import store
 
-DETECTOR_ASSETS = {"sdhf": sdhf_detections}
+DETECTOR_ASSETS = {
+    "sdhf": sdhf_detections,
+    "simbox_profile": simbox_profile_detections,
+    "cli_masking": cli_masking_detections,
+    "invalid_cli": invalid_cli_detections,
+    "impossible_concurrency": impossible_concurrency_detections,
+    "wangiri": wangiri_detections,
+    "irsf": irsf_detections,
+}
 
 
 @dg.asset(

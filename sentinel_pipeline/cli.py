@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "sentinel_pipeline.cli_db",
     "sentinel_pipeline.cli_generate",
     "sentinel_pipeline.cli_pipeline",
+    "sentinel_pipeline.cli_evaluate",
     "sentinel_pipeline.cli_alerts",
     "sentinel_pipeline.cli_ops",
 ]

@@ -1,0 +1,130 @@
+"""impossible_concurrency: one calling number in more overlapping answered calls than a line can hold.
+
+A subscriber line holds one call plus one on hold or waiting: at most 2 at once. A number seen in 3 or
+more answered calls at the same instant is being presented by more than one line: a spoofed CLI on
+gateway or transit traffic, or a cloned SIM. Lines behind an access trunk (PBX, call centre) are
+multi-channel by design, so calls entering on a trunk of kind ``access`` are not counted.
+
+Rule, per calling number (originating records: MOC, IGW_IN, TRANSIT): the answered calls' intervals
+[answer, answer + duration) (seizure time when no answer time) are swept in time order; the number is
+detected for an hour when the peak number of simultaneous calls reached inside that hour exceeds
+``max_concurrent_calls`` (default 2). Calls that started up to ``lookback_hours`` before the hour are
+included, so a call still running at the hour's start counts.
+
+The calls running at the peak must also come from at least ``min_lines_at_peak`` (default 2) lines: each
+handset (IMEI) is one line, and a call without handset data (gateway, transit records) counts as a line
+of its own. One handset cannot be in three answered calls either; overlaps on a single IMEI are CDR
+timing artefacts (records closed late, call-waiting and conference legs), not a second line. A cloned
+SIM shows up in several handsets at once; a spoofed CLI on a trunk has no handset at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sentinel_pipeline import cdr
+from sentinel_pipeline.detectors.common import condition
+
+DETECTOR = "impossible_concurrency"
+LOOKBACK_HOURS = 3
+
+
+@dataclass(frozen=True)
+class ImpossibleConcurrencyParams:
+    max_concurrent_calls: int = 2
+    min_lines_at_peak: int = 2
+
+
+def detect_sql(params: ImpossibleConcurrencyParams) -> str:
+    p = params
+    originating = ", ".join(f"'{t}'" for t in cdr.ORIGINATING_RECORD_TYPES)
+    conditions = ",\n            ".join([
+        condition("max_concurrent_calls", "peak_concurrent_calls", ">", p.max_concurrent_calls),
+        condition("min_lines_at_peak", "lines_at_peak", ">=", p.min_lines_at_peak),
+    ])
+    return f"""
+with calls as (
+    -- answered calls made in each target hour or running into it
+    select t.hour as partition_hour, c.a_number, c.record_id, c.cell_id, c.imei, c.trunk_in,
+           coalesce(c.answer_time, c.seizure_time) as call_start,
+           coalesce(c.answer_time, c.seizure_time) + to_seconds(c.duration_s) as call_end
+    from cdrs c join targets t
+      on c.hour > t.hour - interval {LOOKBACK_HOURS} hours and c.hour <= t.hour
+    where c.record_type in ({originating})
+      and c.duration_s > 0
+      and (c.trunk_in is null or c.trunk_in not in (select trunk_id from ref_trunks where kind = 'access'))
+),
+events as (
+    -- +1 when a call starts, -1 when it ends; at the same instant an end comes first
+    select partition_hour, a_number, call_start as event_at, 1 as delta from calls
+    union all
+    select partition_hour, a_number, call_end as event_at, -1 as delta from calls
+),
+running as (
+    select *, sum(delta) over (partition by partition_hour, a_number order by event_at, delta
+                               rows between unbounded preceding and current row) as concurrent,
+        lead(event_at) over (partition by partition_hour, a_number order by event_at, delta) as next_event_at
+    from events
+),
+peaks as (
+    -- moments inside the partition hour when the number was in more calls than a line holds
+    select partition_hour, a_number,
+        max(concurrent) as peak_concurrent_calls,
+        arg_max(event_at, concurrent) as peak_at,
+        count(*) filter (where delta = 1 and concurrent > {p.max_concurrent_calls}) as calls_over_limit,
+        sum(epoch(next_event_at) - epoch(event_at)) filter (where concurrent > {p.max_concurrent_calls})
+            as seconds_over_limit
+    from running
+    where event_at >= partition_hour and event_at < partition_hour + interval 1 hour
+    group by all
+    having max(concurrent) > {p.max_concurrent_calls}
+),
+spread as (
+    -- where the calls running at the peak came from
+    select k.partition_hour, k.a_number,
+        count(*) as calls_at_peak,
+        count(distinct c.cell_id) as distinct_cells,
+        count(distinct c.imei) as distinct_imeis,
+        -- lines seen at the peak: each handset (IMEI) is one line; a call without handset data
+        -- (gateway, transit) may come from any line, so counts as one
+        count(distinct c.imei) + count(*) filter (where c.imei is null) as lines_at_peak,
+        count(distinct c.trunk_in) as distinct_trunks,
+        min(c.call_start) as first_seen,
+        max(c.call_end) as last_seen
+    from peaks k join calls c
+      on c.partition_hour = k.partition_hour and c.a_number = k.a_number
+     and c.call_start <= k.peak_at and c.call_end > k.peak_at
+    group by all
+)
+select
+    'msisdn' as subject_type,
+    a_number as subject,
+    partition_hour,
+    partition_hour - interval {LOOKBACK_HOURS} hours as window_start,
+    partition_hour + interval 1 hour as window_end,
+    case
+        when peak_concurrent_calls >= 4 * {p.max_concurrent_calls} then 'CRITICAL'
+        when peak_concurrent_calls >= 2 * {p.max_concurrent_calls} then 'HIGH'
+        when peak_concurrent_calls > {p.max_concurrent_calls} + 1 then 'MEDIUM'
+        else 'LOW'
+    end as severity,
+    round(least(1.0, 0.5 + 0.5 * (peak_concurrent_calls - {p.max_concurrent_calls})
+                           / {3 * p.max_concurrent_calls:.1f}), 4) as score,
+    first_seen,
+    last_seen,
+    json_object(
+        'peak_concurrent_calls', peak_concurrent_calls,
+        'peak_at', peak_at,
+        'calls_over_limit', calls_over_limit,
+        'seconds_over_limit', seconds_over_limit,
+        'distinct_cells_at_peak', distinct_cells,
+        'distinct_imeis_at_peak', distinct_imeis,
+        'distinct_trunks_at_peak', distinct_trunks,
+        'lines_at_peak', lines_at_peak,
+        'conditions', json_object(
+            {conditions}
+        )
+    ) as metrics
+from peaks join spread using (partition_hour, a_number)
+where lines_at_peak >= {p.min_lines_at_peak}
+"""

@@ -1,0 +1,197 @@
+"""simbox_profile: the behaviour of a SIM-box SIM (and of the box's handset), over 24 h.
+
+A SIM box re-originates bypassed international calls through local SIMs. Whatever its call durations or
+volumes, each SIM shows the same physical facts: it only *makes* calls (nobody knows its number, so it
+receives almost none), it sits in one place (one cell), it reaches a fresh destination with nearly every
+call (it carries other people's traffic, not its owner's social circle), and the box's modules often host
+several SIMs in one handset identity (IMEI). Ordinary heavy users make as many calls but receive calls
+back, move between cells and call the same people again.
+
+Rule, for an own subscriber (``MOC`` records with an IMSI) over the 24 h window:
+
+- gate: at least ``min_distinct_destinations`` distinct numbers called (enough calls to judge a profile);
+- required: ``no_incoming`` — received calls (``MTC``) at most ``max_incoming_ratio`` x calls made;
+- and at least ``min_supporting_signals`` of: ``fixed_location`` (distinct cells <= ``max_cells``),
+  ``fresh_destinations`` (distinct / calls >= ``min_fresh_ratio``), ``shared_imei`` (its IMEI carried
+  >= ``min_imsis_per_imei`` IMSIs in the window: more SIMs than a dual-SIM phone holds).
+
+``night_activity`` (share of calls 00-06 local >= ``min_night_share``) and ``short_calls`` (average
+duration <= ``max_avg_duration_s``) only add to the score. A handset (``imei`` subject) is reported when it
+carried >= ``min_imsis_per_imei`` IMSIs that together pass the gate and ``no_incoming``; its evidence lists
+its SIMs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sentinel_pipeline.detectors.common import condition, in_window
+
+DETECTOR = "simbox_profile"
+WINDOW_HOURS = 24
+
+
+@dataclass(frozen=True)
+class SimboxProfileParams:
+    min_distinct_destinations: int = 12
+    max_incoming_ratio: float = 0.05
+    max_cells: int = 1
+    min_fresh_ratio: float = 0.9
+    min_imsis_per_imei: int = 3
+    min_supporting_signals: int = 2
+    min_night_share: float = 0.2
+    max_avg_duration_s: float = 10.0
+
+
+def detect_sql(params: SimboxProfileParams, partition_timezone: str = "UTC") -> str:
+    p = params
+    tz = partition_timezone.replace("'", "''")
+    sim_conditions = ",\n            ".join([
+        condition("min_distinct_destinations", "distinct_destinations", ">=", p.min_distinct_destinations),
+        condition("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio),
+        condition("fixed_location", "distinct_cells", "<=", p.max_cells),
+        condition("fresh_destinations", "fresh_ratio", ">=", p.min_fresh_ratio),
+        condition("shared_imei", "max_imsis_per_imei", ">=", p.min_imsis_per_imei),
+        condition("night_activity", "night_share", ">=", p.min_night_share),
+        condition("short_calls", "avg_duration_s", "<=", p.max_avg_duration_s),
+    ])
+    imei_conditions = ",\n            ".join([
+        condition("shared_imei", "imsis", ">=", p.min_imsis_per_imei),
+        condition("min_distinct_destinations", "distinct_destinations", ">=", p.min_distinct_destinations),
+        condition("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio),
+        condition("fixed_location", "distinct_cells", "<=", p.max_cells),
+    ])
+    return f"""
+with made as (
+    -- calls made by own SIMs (MOC with an IMSI) in each target hour's 24 h window
+    select t.hour as partition_hour, c.a_number, c.b_number, c.imsi, c.imei, c.cell_id, c.duration_s,
+           c.seizure_time, c.hour = t.hour as in_hour,
+           hour(timezone('{tz}', c.seizure_time)) < 6 as at_night
+    from cdrs c join targets t on {in_window(WINDOW_HOURS)}
+    where c.record_type = 'MOC' and c.imsi is not null
+),
+received as (
+    select t.hour as partition_hour, c.b_number as a_number, count(*) as received_calls
+    from cdrs c join targets t on {in_window(WINDOW_HOURS)}
+    where c.record_type = 'MTC'
+    group by all
+),
+imei_sims as (
+    select partition_hour, imei, count(distinct imsi) as imsis
+    from made where imei is not null
+    group by all
+),
+sims as (
+    select m.partition_hour, m.a_number,
+        count(*) as calls,
+        count(distinct m.b_number) as distinct_destinations,
+        count(distinct m.cell_id) as distinct_cells,
+        count(*) filter (where m.at_night) as night_calls,
+        round(avg(m.duration_s), 2) as avg_duration_s,
+        max(coalesce(i.imsis, 1)) as max_imsis_per_imei,
+        list(distinct m.imei) filter (where i.imsis >= {p.min_imsis_per_imei}) as shared_imeis,
+        bool_or(m.in_hour) as active_in_hour,
+        min(m.seizure_time) as first_seen,
+        max(m.seizure_time) as last_seen
+    from made m left join imei_sims i using (partition_hour, imei)
+    group by all
+),
+sim_profiles as (
+    select s.*,
+        coalesce(r.received_calls, 0) as received_calls,
+        round(coalesce(r.received_calls, 0) / s.calls, 4) as incoming_ratio,
+        round(s.distinct_destinations / s.calls, 4) as fresh_ratio,
+        round(s.night_calls / s.calls, 4) as night_share
+    from sims s left join received r using (partition_hour, a_number)
+    where s.active_in_hour and s.distinct_destinations >= {p.min_distinct_destinations}
+),
+sim_signals as (
+    select *,
+        incoming_ratio <= {p.max_incoming_ratio} as no_incoming,
+        (distinct_cells <= {p.max_cells})::int
+          + (fresh_ratio >= {p.min_fresh_ratio})::int
+          + (max_imsis_per_imei >= {p.min_imsis_per_imei})::int as supporting_signals,
+        (night_share >= {p.min_night_share})::int
+          + (avg_duration_s <= {p.max_avg_duration_s})::int as minor_signals
+    from sim_profiles
+),
+imeis as (
+    -- per handset carrying several SIMs: the SIMs' calls together
+    select m.partition_hour, m.imei, any_value(i.imsis) as imsis,
+        count(*) as calls,
+        count(distinct m.b_number) as distinct_destinations,
+        count(distinct m.cell_id) as distinct_cells,
+        list(distinct m.a_number order by m.a_number) as msisdns,
+        bool_or(m.in_hour) as active_in_hour,
+        min(m.seizure_time) as first_seen,
+        max(m.seizure_time) as last_seen
+    from made m join imei_sims i using (partition_hour, imei)
+    where i.imsis >= {p.min_imsis_per_imei}
+    group by all
+),
+imei_profiles as (
+    select i.*,
+        (select coalesce(sum(r.received_calls), 0) from received r
+         where r.partition_hour = i.partition_hour and list_contains(i.msisdns, r.a_number)) as received_calls
+    from imeis i
+    where i.active_in_hour and i.distinct_destinations >= {p.min_distinct_destinations}
+)
+select
+    'msisdn' as subject_type,
+    a_number as subject,
+    partition_hour,
+    partition_hour - interval {WINDOW_HOURS - 1} hours as window_start,
+    partition_hour + interval 1 hour as window_end,
+    case
+        when supporting_signals = 3 then 'CRITICAL'
+        when supporting_signals = 2 and minor_signals >= 1 then 'HIGH'
+        when supporting_signals = 2 then 'MEDIUM'
+        else 'LOW'
+    end as severity,
+    round(least(1.0, 0.4 + 0.15 * supporting_signals + 0.075 * minor_signals), 4) as score,
+    first_seen,
+    last_seen,
+    json_object(
+        'calls', calls,
+        'distinct_destinations', distinct_destinations,
+        'received_calls', received_calls,
+        'distinct_cells', distinct_cells,
+        'shared_imeis', shared_imeis,
+        'avg_duration_s', avg_duration_s,
+        'window_hours', {WINDOW_HOURS},
+        'supporting_signals', supporting_signals,
+        'min_supporting_signals', {p.min_supporting_signals},
+        'conditions', json_object(
+            {sim_conditions}
+        )
+    ) as metrics
+from sim_signals
+where no_incoming and supporting_signals >= {p.min_supporting_signals}
+
+union all
+
+select
+    'imei' as subject_type,
+    imei as subject,
+    partition_hour,
+    partition_hour - interval {WINDOW_HOURS - 1} hours as window_start,
+    partition_hour + interval 1 hour as window_end,
+    case when imsis >= 2 * {p.min_imsis_per_imei} then 'CRITICAL' else 'HIGH' end as severity,
+    round(least(1.0, 0.7 + 0.05 * imsis), 4) as score,
+    first_seen,
+    last_seen,
+    json_object(
+        'imsis', imsis,
+        'msisdns', msisdns,
+        'calls', calls,
+        'distinct_destinations', distinct_destinations,
+        'received_calls', received_calls,
+        'distinct_cells', distinct_cells,
+        'window_hours', {WINDOW_HOURS},
+        'conditions', json_object(
+            {imei_conditions}
+        )
+    ) as metrics
+from (select *, round(received_calls / calls, 4) as incoming_ratio from imei_profiles)
+where incoming_ratio <= {p.max_incoming_ratio}
+"""

@@ -1,0 +1,198 @@
+"""Reference data: the operator's trunks, numbering plan, high-risk destinations and whitelist.
+
+Read from ``SENTINEL_REFERENCE_DIR`` (default: ``reference/`` of the checkout, a demo operator in country
+code 234). Every file is CSV with a header row:
+
+- ``trunks.csv``: ``trunk_id,kind,partner``; kind is ``international``, ``national`` or ``access``.
+- ``number_ranges.csv``: ``prefix,kind,operator,allocated``; prefix is E.164 digits without ``+``
+  (longest prefix wins); kind is ``mobile``, ``fixed``, ``premium`` or ``special``; allocated is
+  ``true``/``false``.
+- ``high_risk_destinations.csv``: ``prefix,reason``: international premium / IRSF / Wangiri ranges.
+- ``whitelist.csv``: ``subject_type,subject,reason``: subjects that never produce a detection.
+
+A missing or malformed file raises ``ReferenceError`` naming the file and the line. Each file's SHA-256
+is its data version (``file_versions``): the Dagster reference assets report it, and detectors record it
+in their evidence.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sentinel_pipeline.errors import SentinelError
+
+TRUNK_KINDS = ("international", "national", "access")
+RANGE_KINDS = ("mobile", "fixed", "premium", "special")
+SUBJECT_TYPES = ("msisdn", "imei", "imsi", "trunk")
+
+# file name -> required columns, in order
+FILES = {
+    "trunks.csv": ("trunk_id", "kind", "partner"),
+    "number_ranges.csv": ("prefix", "kind", "operator", "allocated"),
+    "high_risk_destinations.csv": ("prefix", "reason"),
+    "whitelist.csv": ("subject_type", "subject", "reason"),
+}
+
+
+class ReferenceError(SentinelError):
+    """A reference file that is missing or malformed; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Trunk:
+    trunk_id: str
+    kind: str
+    partner: str
+
+
+@dataclass(frozen=True)
+class NumberRange:
+    prefix: str
+    kind: str
+    operator: str
+    allocated: bool
+
+
+@dataclass(frozen=True)
+class HighRiskPrefix:
+    prefix: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    directory: Path
+    trunks: list[Trunk] = field(default_factory=list)
+    number_ranges: list[NumberRange] = field(default_factory=list)
+    high_risk: list[HighRiskPrefix] = field(default_factory=list)
+    whitelist: set[tuple[str, str]] = field(default_factory=set)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def is_whitelisted(self, subject_type: str, subject: str) -> bool:
+        return (subject_type, subject) in self.whitelist
+
+
+def file_versions(directory: Path) -> dict[str, str]:
+    """SHA-256 (first 16 hex digits) of each reference file that exists."""
+    versions = {}
+    for name in FILES:
+        path = Path(directory) / name
+        if path.is_file():
+            versions[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return versions
+
+
+def _rows(directory: Path, name: str) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row of ``name``, with the header checked."""
+    path = Path(directory) / name
+    if not path.is_file():
+        raise ReferenceError(f"{path}: reference file is missing (SENTINEL_REFERENCE_DIR={directory})")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReferenceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        raise ReferenceError(f"{path}:1: empty file; expected the header {','.join(FILES[name])}")
+    header = [h.strip().lower() for h in header]
+    missing = [c for c in FILES[name] if c not in header]
+    if missing:
+        raise ReferenceError(
+            f"{path}:1: header lacks {', '.join(missing)}; expected {','.join(FILES[name])}, got {','.join(header)}"
+        )
+    rows = []
+    for line, values in enumerate(reader, start=2):
+        if not values or all(not v.strip() for v in values):
+            continue  # blank line
+        if len(values) != len(header):
+            raise ReferenceError(f"{path}:{line}: {len(values)} fields, the header has {len(header)}")
+        rows.append((line, {h: v.strip() for h, v in zip(header, values)}))
+    return rows
+
+
+def _prefix(path: Path, line: int, value: str) -> str:
+    digits = value.lstrip("+")
+    if not digits.isdigit():
+        raise ReferenceError(f"{path}:{line}: prefix {value!r} is not E.164 digits (e.g. 234803)")
+    return digits
+
+
+def load(directory: Path) -> ReferenceData:
+    """Read and validate every reference file in ``directory``."""
+    directory = Path(directory)
+    trunks, seen = [], set()
+    path = directory / "trunks.csv"
+    for line, row in _rows(directory, "trunks.csv"):
+        if not row["trunk_id"]:
+            raise ReferenceError(f"{path}:{line}: trunk_id is empty")
+        if row["kind"].lower() not in TRUNK_KINDS:
+            raise ReferenceError(f"{path}:{line}: kind {row['kind']!r} is not one of {', '.join(TRUNK_KINDS)}")
+        if row["trunk_id"] in seen:
+            raise ReferenceError(f"{path}:{line}: trunk {row['trunk_id']!r} is listed twice")
+        seen.add(row["trunk_id"])
+        trunks.append(Trunk(row["trunk_id"], row["kind"].lower(), row["partner"]))
+
+    ranges, seen = [], set()
+    path = directory / "number_ranges.csv"
+    for line, row in _rows(directory, "number_ranges.csv"):
+        prefix = _prefix(path, line, row["prefix"])
+        if row["kind"].lower() not in RANGE_KINDS:
+            raise ReferenceError(f"{path}:{line}: kind {row['kind']!r} is not one of {', '.join(RANGE_KINDS)}")
+        allocated = row["allocated"].lower()
+        if allocated not in ("true", "false"):
+            raise ReferenceError(f"{path}:{line}: allocated {row['allocated']!r} must be true or false")
+        if prefix in seen:
+            raise ReferenceError(f"{path}:{line}: prefix {prefix} is listed twice")
+        seen.add(prefix)
+        ranges.append(NumberRange(prefix, row["kind"].lower(), row["operator"], allocated == "true"))
+
+    high_risk, seen = [], set()
+    path = directory / "high_risk_destinations.csv"
+    for line, row in _rows(directory, "high_risk_destinations.csv"):
+        prefix = _prefix(path, line, row["prefix"])
+        if prefix in seen:
+            raise ReferenceError(f"{path}:{line}: prefix {prefix} is listed twice")
+        seen.add(prefix)
+        high_risk.append(HighRiskPrefix(prefix, row["reason"]))
+
+    whitelist = set()
+    path = directory / "whitelist.csv"
+    for line, row in _rows(directory, "whitelist.csv"):
+        kind = row["subject_type"].lower()
+        if kind not in SUBJECT_TYPES:
+            raise ReferenceError(
+                f"{path}:{line}: subject_type {row['subject_type']!r} is not one of {', '.join(SUBJECT_TYPES)}"
+            )
+        if not row["subject"]:
+            raise ReferenceError(f"{path}:{line}: subject is empty")
+        subject = row["subject"]
+        if kind == "msisdn" and not (subject.startswith("+") and subject[1:].isdigit()):
+            raise ReferenceError(f"{path}:{line}: msisdn {subject!r} must be E.164 with a leading + (e.g. +2348031234567)")
+        whitelist.add((kind, subject))
+
+    return ReferenceData(directory, trunks, ranges, high_risk, whitelist, file_versions(directory))
+
+
+def register_duckdb(con, ref: ReferenceData) -> None:
+    """Create the temp tables ref_trunks, ref_ranges, ref_high_risk and ref_whitelist in a DuckDB session."""
+    con.execute("create or replace temp table ref_trunks (trunk_id varchar, kind varchar, partner varchar)")
+    con.execute(
+        "create or replace temp table ref_ranges (prefix varchar, kind varchar, operator varchar, allocated boolean)"
+    )
+    con.execute("create or replace temp table ref_high_risk (prefix varchar, reason varchar)")
+    con.execute("create or replace temp table ref_whitelist (subject_type varchar, subject varchar)")
+    if ref.trunks:
+        con.executemany("insert into ref_trunks values (?, ?, ?)", [(t.trunk_id, t.kind, t.partner) for t in ref.trunks])
+    if ref.number_ranges:
+        con.executemany(
+            "insert into ref_ranges values (?, ?, ?, ?)",
+            [(r.prefix, r.kind, r.operator, r.allocated) for r in ref.number_ranges],
+        )
+    if ref.high_risk:
+        con.executemany("insert into ref_high_risk values (?, ?)", [(h.prefix, h.reason) for h in ref.high_risk])
+    if ref.whitelist:
+        con.executemany("insert into ref_whitelist values (?, ?)", sorted(ref.whitelist))
