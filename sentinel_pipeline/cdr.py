@@ -7,8 +7,11 @@ cannot be used. Nothing here writes anywhere; ``ingest.py`` decides where rows g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import gzip
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import duckdb
 
@@ -46,6 +49,11 @@ LEGACY_COLUMNS = (
 LEGACY_REQUIRED = ("call_date", "call_time", "caller_number", "callee_number", "duration_seconds")
 
 MAX_DURATION_S = 86_400
+# A seizure_time later than this past the moment of reading is a clock error, not a call.
+MAX_CLOCK_AHEAD = "1 day"
+# A longer line is rejected (DuckDB's own limit is 2 MB); a rejected row's raw text is cut to this.
+MAX_LINE_BYTES = 1_000_000
+MAX_RAW_CHARS = 2_000
 
 # The columns ``normalise_sql`` yields, as DuckDB DDL.
 NORMALISED_SCHEMA = """
@@ -70,8 +78,14 @@ class UnreadableFile(SentinelError):
 @dataclass(frozen=True)
 class FileLayout:
     format: str  # "csv" or "parquet"
-    layout: str  # "canonical" or "legacy"
+    layout: str  # "canonical", "legacy" or the name of a layout in the column map
     columns: dict[str, str]  # canonical/legacy name -> the column's name in the file
+    extra_columns: tuple[str, ...] = ()  # columns of the file no layout column uses: ignored, reported
+    delimiter: str = ","
+    # DuckDB's reader cannot take the file as a whole: read it line by line (``lenient_table``).
+    needs_lenient: bool = False
+    # Set when the file is read line by line: the temp table holding its rows.
+    table: str | None = None
 
 
 def file_format(path: Path) -> str | None:
@@ -83,35 +97,126 @@ def file_format(path: Path) -> str | None:
     return None
 
 
-def _scan_sql(path: Path, fmt: str) -> str:
+def _scan_sql(path: Path, fmt: str, delimiter: str = ",") -> str:
     literal = _sql_string(str(path))
     if fmt == "parquet":
         return f"read_parquet({literal})"
     # Every column as text: types are checked row by row below, so one bad value rejects one row.
-    return f"read_csv({literal}, header = true, all_varchar = true)"
+    # The dialect is fixed rather than sniffed, so a broken line fails the read (and the file is then
+    # read line by line) instead of making the sniffer guess another dialect for the whole file.
+    return (
+        f"read_csv({literal}, header = true, all_varchar = true, delim = {_sql_string(delimiter)}, "
+        f"quote = '\"', escape = '\"')"
+    )
 
 
 def _column_key(name: str) -> str:
     return "_".join(name.strip().lower().split())
 
 
-def detect_layout(con: duckdb.DuckDBPyConnection, path: Path) -> FileLayout:
+def detect_layout(con: duckdb.DuckDBPyConnection, path: Path, settings: Settings | None = None) -> FileLayout:
     fmt = file_format(path)
     if fmt is None:
         raise UnreadableFile(path, f"not a CDR file (expected one of {', '.join(CDR_SUFFIXES)})")
     try:
-        names = con.sql(f"select * from {_scan_sql(path, fmt)} limit 0").columns
-    except duckdb.Error as exc:
-        raise UnreadableFile(path, f"cannot be read as {fmt}: {str(exc).splitlines()[0]}") from None
-    by_key = {_column_key(n): n for n in names}
-    if all(c in by_key for c in CANONICAL_REQUIRED):
-        wanted, layout = CANONICAL_REQUIRED + CANONICAL_OPTIONAL, "canonical"
-    elif all(c in by_key for c in LEGACY_REQUIRED):
-        wanted, layout = LEGACY_COLUMNS, "legacy"
-    else:
-        missing = [c for c in CANONICAL_REQUIRED if c not in by_key]
-        raise UnreadableFile(path, f"missing required columns: {', '.join(missing)} (found: {', '.join(names)})")
-    return FileLayout(fmt, layout, {c: by_key[c] for c in wanted if c in by_key})
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise UnreadableFile(path, "no longer exists") from None
+    if size == 0:
+        raise UnreadableFile(path, "empty file (0 bytes)")
+    mapped = column_map(settings)
+    if fmt == "parquet":
+        try:
+            names = con.sql(f"select * from {_scan_sql(path, fmt)} limit 0").columns
+        except duckdb.Error as exc:
+            raise UnreadableFile(path, f"cannot be read as {fmt}: {str(exc).splitlines()[0]}") from None
+        return match_layout(path, fmt, names, mapped)
+    # The header line, read by Python: it names encoding and compression problems clearly.
+    header, delimiter = _read_header(path)
+    try:
+        names = con.sql(f"select * from {_scan_sql(path, fmt, delimiter)} limit 0").columns
+    except duckdb.Error:
+        names = None
+    if names is not None:
+        try:
+            return replace(match_layout(path, fmt, names, mapped), delimiter=delimiter)
+        except UnreadableFile:
+            pass
+    # DuckDB could not read the header as the layout: the line-by-line reader decides.
+    return replace(match_layout(path, fmt, header, mapped), delimiter=delimiter, needs_lenient=True)
+
+
+def match_layout(path: Path, fmt: str, names: list[str], mapped: dict[str, dict[str, str]]) -> FileLayout:
+    """The first layout whose required columns the file has: canonical, legacy, then the column map's."""
+    by_key: dict[str, str] = {}
+    for n in names:
+        by_key.setdefault(_column_key(n), n)
+    candidates: list[tuple[str, dict[str, str], tuple[str, ...]]] = [
+        ("canonical", {c: c for c in CANONICAL_REQUIRED + CANONICAL_OPTIONAL}, CANONICAL_REQUIRED),
+        ("legacy", {c: c for c in LEGACY_COLUMNS}, LEGACY_REQUIRED),
+    ]
+    for name, columns in mapped.items():
+        candidates.append((name, columns, CANONICAL_REQUIRED))
+    for layout, columns, required in candidates:
+        keys = {c: _column_key(n) for c, n in columns.items()}
+        if all(keys.get(c) in by_key for c in required):
+            used = {c: by_key[k] for c, k in keys.items() if k in by_key}
+            extra = tuple(n for n in names if n not in used.values())
+            return FileLayout(fmt, layout, used, extra)
+    missing = [c for c in CANONICAL_REQUIRED if c not in by_key]
+    raise UnreadableFile(path, f"missing required columns: {', '.join(missing)} (found: {', '.join(names)})")
+
+
+def column_map(settings: Settings | None) -> dict[str, dict[str, str]]:
+    """The operator's extra layouts from SENTINEL_COLUMN_MAP (see docs/data-quality.md): name -> columns."""
+    if settings is None or settings.column_map is None:
+        return {}
+    return _load_column_map(str(settings.column_map))
+
+
+_COLUMN_MAPS: dict[tuple[str, float], dict[str, dict[str, str]]] = {}
+
+
+def _load_column_map(path: str) -> dict[str, dict[str, str]]:
+    try:
+        key = (path, Path(path).stat().st_mtime)
+    except FileNotFoundError:
+        raise SentinelError(f"SENTINEL_COLUMN_MAP: {path} does not exist") from None
+    if key not in _COLUMN_MAPS:
+        import yaml
+
+        with open(path) as fh:
+            doc = yaml.safe_load(fh) or {}
+        layouts = doc.get("layouts") if isinstance(doc, dict) else None
+        if not isinstance(layouts, dict):
+            raise SentinelError(f"{path}: expected a mapping 'layouts: {{name: {{canonical column: file column}}}}'")
+        known = set(CANONICAL_REQUIRED + CANONICAL_OPTIONAL)
+        result = {}
+        for name, columns in layouts.items():
+            if name in ("canonical", "legacy") or not isinstance(columns, dict):
+                raise SentinelError(f"{path}: layout {name!r} must be a new name mapping canonical columns to file columns")
+            unknown = set(columns) - known
+            missing = set(CANONICAL_REQUIRED) - set(columns)
+            if unknown or missing:
+                raise SentinelError(
+                    f"{path}: layout {name!r}: "
+                    + "; ".join(
+                        part
+                        for part in (
+                            f"unknown canonical columns {sorted(unknown)}" if unknown else "",
+                            f"required columns not mapped {sorted(missing)}" if missing else "",
+                        )
+                        if part
+                    )
+                )
+            result[str(name)] = {str(c): str(n) for c, n in columns.items()}
+        _COLUMN_MAPS[key] = result
+    return _COLUMN_MAPS[key]
+
+
+def column_map_fingerprint(settings: Settings) -> str | None:
+    """A stable digest of the column map, so that editing it rebuilds the hours it affects."""
+    return repr(sorted((k, sorted(v.items())) for k, v in column_map(settings).items())) if settings.column_map else None
 
 
 def _sql_string(value: str) -> str:
@@ -159,10 +264,17 @@ def canonical_select(path: Path, layout: FileLayout, file_id: int) -> str:
             "service": "null::varchar",
         }
     select = ",\n    ".join(f"{expr} as {name}" for name, expr in columns.items())
+    if layout.table:  # read line by line: the reader numbered the lines and named unparseable ones
+        return (
+            f"select\n    {select},\n    {file_id}::bigint as file_id,\n"
+            f"    {LINE_COLUMN} as line, {ERROR_COLUMN} as parse_error, {RAW_COLUMN} as raw_line\n"
+            f"from {layout.table}"
+        )
     # Line 1 is the header; DuckDB scans keep file order, so row_number() is the record's position.
     return (
         f"select\n    {select},\n    {file_id}::bigint as file_id,\n"
-        f"    row_number() over () + 1 as line\nfrom {_scan_sql(path, layout.format)}"
+        f"    row_number() over () + 1 as line, null::varchar as parse_error, null::varchar as raw_line\n"
+        f"from {_scan_sql(path, layout.format, layout.delimiter)}"
     )
 
 
@@ -186,7 +298,9 @@ def normalise_sql(source_sql: str, settings: Settings) -> str:
     """Typed, normalised CDRs from the canonical text columns, with ``reject_reason`` NULL for good rows.
 
     The DuckDB session's TimeZone must be the source time zone: a time without an offset is read in it.
+    A row whose time is unreadable, before the first partition or in the future has a NULL ``hour``.
     """
+    first = f"timestamptz '{settings.partitions_start_at.isoformat()}'"
     return f"""
 with src as ({source_sql}),
 cleaned as (
@@ -197,17 +311,19 @@ cleaned as (
         try_cast(answer_time as timestamptz) as answer_ts,
         -- Whole seconds only: try_cast would round '4.5' silently.
         case when regexp_full_match(duration_s, '-?[0-9]+') then try_cast(duration_s as bigint) end as duration_int,
-        coalesce(upper(record_type), 'MOC') as record_type_norm,
-        -- What the file said, kept with a rejected row (see ingest.py).
-        to_json(src) as src_text
+        coalesce(upper(record_type), 'MOC') as record_type_norm
     from src
 ),
 normalised as (
     select *,
         {e164_sql('a_clean', settings)} as a_e164,
-        {e164_sql('b_clean', settings)} as b_e164
+        {e164_sql('b_clean', settings)} as b_e164,
+        -- Far-past (before the first partition) and far-future times have no partition to go to.
+        seizure_ts < {first} as before_partitions,
+        seizure_ts > now() + interval '{MAX_CLOCK_AHEAD}' as in_future
     from cleaned
-)
+),
+checked as (
 select
     record_id,
     seizure_ts as seizure_time,
@@ -229,11 +345,14 @@ select
     coalesce(lower(service), 'voice') as service,
     file_id,
     line,
-    {hour_sql('seizure_ts', settings)} as hour,
+    case when not (before_partitions or in_future) then {hour_sql('seizure_ts', settings)} end as hour,
     case
+        when parse_error is not null then parse_error
         when record_id is null then 'record_id is missing'
         when seizure_time is null then 'seizure_time is missing'
         when seizure_ts is null then 'seizure_time is not an ISO-8601 time: ' || seizure_time
+        when before_partitions then 'seizure_time is before the first partition ({settings.partitions_start}): ' || seizure_time
+        when in_future then 'seizure_time is more than {MAX_CLOCK_AHEAD} in the future: ' || seizure_time
         when duration_s is null then 'duration_s is missing'
         when duration_int is null then 'duration_s is not a whole number: ' || duration_s
         when duration_int < 0 then 'duration_s is negative: ' || duration_s
@@ -245,8 +364,16 @@ select
         when answer_time is not null and answer_ts is null
             then 'answer_time is not an ISO-8601 time: ' || answer_time
     end as reject_reason,
-    src_text
+    raw_line,
+    -- What the file said (as canonical columns), computed for rejected rows only.
+    struct_pack({", ".join(f"{c} := {c}" for c in CANONICAL_REQUIRED + CANONICAL_OPTIONAL)}) as src_struct
 from normalised
+)
+select * exclude (raw_line, src_struct),
+    case when reject_reason is not null
+        then left(coalesce(raw_line, to_json(src_struct)::varchar), {MAX_RAW_CHARS})
+    end as src_text
+from checked
 """
 
 
@@ -278,7 +405,178 @@ def connect_duckdb(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def read_file_sql(con: duckdb.DuckDBPyConnection, path: Path, file_id: int, settings: Settings) -> tuple[FileLayout, str]:
-    """The layout of ``path`` and SQL for its normalised rows (see ``normalise_sql``)."""
-    layout = detect_layout(con, path)
+def read_file_sql(
+    con: duckdb.DuckDBPyConnection, path: Path, file_id: int, settings: Settings, *, lenient: bool = False
+) -> tuple[FileLayout, str]:
+    """The layout of ``path`` and SQL for its normalised rows (see ``normalise_sql``).
+
+    ``lenient``: read a CSV file line by line (``lenient_table``) instead of with DuckDB's reader.
+    """
+    layout = detect_layout(con, path, settings)
+    if (lenient or layout.needs_lenient) and layout.format == "csv":
+        layout = lenient_table(con, path, layout, file_id)
     return layout, normalise_sql(canonical_select(path, layout, file_id), settings)
+
+
+T = TypeVar("T")
+
+
+def with_file_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, file_id: int, settings: Settings, run: Callable[[str], T]
+) -> tuple[FileLayout, T]:
+    """``run(sql)`` on the normalised rows of ``path``: DuckDB's fast CSV reader first and, when it fails
+    on the file (bad quoting, wrong column count, bad UTF-8, an over-long line), the line-by-line reader,
+    which rejects just the broken lines. ``run`` must leave nothing behind when it raises (one statement).
+    Raises ``UnreadableFile`` for a file that cannot be read at all.
+    """
+    layout, sql = read_file_sql(con, path, file_id, settings)
+    if layout.table is None:
+        try:
+            return layout, run(sql)
+        except duckdb.Error as exc:
+            if layout.format != "csv":
+                raise UnreadableFile(path, f"cannot be read as {layout.format}: {str(exc).splitlines()[0]}") from None
+    layout, sql = read_file_sql(con, path, file_id, settings, lenient=True)
+    try:
+        return layout, run(sql)
+    finally:
+        con.execute(f"drop table if exists {layout.table}")
+
+
+# The line-by-line reader's extra columns (names no CDR layout uses).
+LINE_COLUMN, ERROR_COLUMN, RAW_COLUMN = "__sentinel_line", "__sentinel_error", "__sentinel_raw"
+
+
+def _open_text_lines(path: Path):
+    """The file's physical lines as bytes (gunzipped for .gz)."""
+    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    return raw
+
+
+def _decode(line: bytes) -> tuple[str, bool]:
+    try:
+        return line.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return line.decode("utf-8", errors="replace"), False
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", ";", "|", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _read_header(path: Path) -> tuple[list[str], str]:
+    """The column names in the header line and the delimiter they are separated by."""
+    try:
+        with _open_text_lines(path) as fh:
+            first = fh.readline(MAX_LINE_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise UnreadableFile(path, _io_reason(exc)) from None
+    if not first.strip():
+        raise UnreadableFile(path, "no header line (empty first line)")
+    if b"\x00" in first:
+        raise UnreadableFile(path, "not UTF-8 text (NUL bytes in the header: UTF-16 or binary?)")
+    text, ok = _decode(first.removeprefix(b"\xef\xbb\xbf"))
+    if not ok:
+        raise UnreadableFile(path, "the header is not valid UTF-8 (wrong encoding?)")
+    text = text.rstrip("\r\n")
+    delimiter = _delimiter(text)
+    try:
+        return next(csv.reader([text], delimiter=delimiter, strict=True)), delimiter
+    except csv.Error as exc:
+        raise UnreadableFile(path, f"the header cannot be parsed as CSV: {exc}") from None
+
+
+def _io_reason(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "truncated gzip: the compressed data ends before its end marker"
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a gzip file: {exc}"
+    return f"cannot be read: {exc}"
+
+
+def lenient_table(con: duckdb.DuckDBPyConnection, path: Path, layout: FileLayout, file_id: int) -> FileLayout:
+    """Read a CSV file with Python's csv module into a temp table of text columns, one row per line.
+
+    Each physical line is one record (CDR fields never hold line breaks), so one broken line cannot
+    swallow the ones after it. A line that cannot be parsed (bad quoting, wrong number of fields,
+    invalid UTF-8, longer than MAX_LINE_BYTES) becomes a row holding only its line number, the reason
+    and its raw text. The slow path: used only for files DuckDB's reader refuses.
+    """
+    import pyarrow as pa
+
+    names, delimiter = _read_header(path)
+    width = len(names)
+    lines: list[int] = []
+    errors: list[str | None] = []
+    raws: list[str | None] = []
+    values: list[list[str | None]] = [[] for _ in names]
+
+    def add(line: int, reason: str | None, raw: str, record: list[str] | None) -> None:
+        lines.append(line)
+        errors.append(reason)
+        raws.append(raw[:MAX_RAW_CHARS])
+        for i, column in enumerate(values):
+            column.append(record[i] if record else None)
+
+    csv.field_size_limit(MAX_LINE_BYTES)
+    try:
+        with _open_text_lines(path) as fh:
+            fh.readline(MAX_LINE_BYTES + 1)  # the header, read by _read_header
+            n = 1
+            while True:
+                chunk = fh.readline(MAX_LINE_BYTES + 1)
+                if not chunk:
+                    break
+                n += 1
+                if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+                    head = chunk[:MAX_RAW_CHARS].decode("utf-8", errors="replace")
+                    while chunk and not chunk.endswith(b"\n"):  # skip the rest of the line
+                        chunk = fh.readline(MAX_LINE_BYTES + 1)
+                    add(n, f"line longer than {MAX_LINE_BYTES} bytes", head, None)
+                    continue
+                text, utf8 = _decode(chunk)
+                text = text.rstrip("\r\n")
+                if not text.strip():
+                    continue  # a blank line is not a record
+                if not utf8:
+                    add(n, "line is not valid UTF-8", text, None)
+                    continue
+                try:
+                    record = next(csv.reader([text], delimiter=delimiter, strict=True))
+                except csv.Error as exc:
+                    add(n, f"malformed CSV: {exc}", text, None)
+                    continue
+                if len(record) != width:
+                    add(n, f"wrong number of fields: expected {width}, got {len(record)}", text, None)
+                    continue
+                add(n, None, text, record)
+    except (OSError, EOFError) as exc:
+        raise UnreadableFile(path, _io_reason(exc)) from None
+
+    columns = _unique_names(names)
+    table = pa.table(
+        {**{c: pa.array(v, pa.string()) for c, v in zip(columns, values)},
+         LINE_COLUMN: pa.array(lines, pa.int64()), ERROR_COLUMN: pa.array(errors, pa.string()),
+         RAW_COLUMN: pa.array(raws, pa.string())}
+    )
+    name = f"lenient_{abs(file_id)}_{id(table)}"
+    con.register(f"{name}_arrow", table)
+    con.execute(f"create temp table {name} as select * from {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    renamed = dict(zip(names, columns))
+    return FileLayout(
+        layout.format, layout.layout, {c: renamed.get(n, n) for c, n in layout.columns.items()},
+        layout.extra_columns, table=name,
+    )
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    result = []
+    for i, n in enumerate(names):
+        candidate = n if n and n not in seen else f"{n or 'column'}_{i}"
+        seen.add(candidate)
+        result.append(candidate)
+    return result

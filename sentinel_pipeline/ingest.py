@@ -19,13 +19,34 @@ from sentinel_pipeline.settings import Settings
 
 ASSET = "raw_cdrs"
 # Bump when normalisation changes, so every hour is rebuilt on its next run.
-INGEST_VERSION = 1
+INGEST_VERSION = 2
 
 LAKE_COLUMNS = (
     "record_id, seizure_time, answer_time, duration_s, a_number, a_number_raw, a_valid, "
     "b_number, b_number_raw, b_valid, record_type, trunk_in, trunk_out, imsi, imei, cell_id, "
     "release_cause, service, file_id, line"
 )
+
+
+# Every delivery of a record_id after its first, as a reject row naming the delivery that was kept.
+DUPLICATES_SQL = """
+select file_id, line, hour,
+    'duplicate record_id: first delivered in file ' || kept_file_id || ' line ' || kept_line as reason,
+    to_json(struct_pack(record_id, seizure_time, duration_s, a_number_raw, b_number_raw, record_type))::varchar as raw
+from (
+    select *,
+        row_number() over by_id as delivery,
+        first_value(file_id) over by_id as kept_file_id,
+        first_value(line) over by_id as kept_line
+    from staged
+    where reject_reason is null
+      and record_id in (
+          select record_id from staged where reject_reason is null group by record_id having count(*) > 1
+      )
+    window by_id as (partition by record_id order by file_id, line)
+)
+where delivery > 1
+"""
 
 
 @dataclass
@@ -35,10 +56,12 @@ class IngestSummary:
     files: int = 0
     rows_read: int = 0
     accepted: int = 0
-    rejected: int = 0
-    duplicates: int = 0
+    rejected: int = 0  # rows with a reject reason, duplicates not included
+    duplicates: int = 0  # records whose record_id was already delivered (kept in cdr_rejects too)
     seconds: float = 0.0
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    read_line_by_line: list[str] = field(default_factory=list)  # files DuckDB's CSV reader refused
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)  # file -> ignored columns
 
 
 def _fingerprint(settings: Settings, file_ids: list[int]) -> str:
@@ -50,6 +73,7 @@ def _fingerprint(settings: Settings, file_ids: list[int]) -> str:
         settings.source_timezone,
         settings.partition_timezone,
         sorted(file_ids),
+        cdr.column_map_fingerprint(settings),
     ]
     return hashlib.sha1(repr(signature).encode()).hexdigest()
 
@@ -86,22 +110,35 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
                 f"{path}: registered file is no longer in the landing directory; restore it, or run "
                 f"`sentinel files forget {f.path}` to drop its records"
             )
-        _, sql = cdr.read_file_sql(con, path, f.file_id, settings)
         # Rows whose time cannot be read are recorded under the file's first hour.
         first_hour = min(f.hours)
-        con.execute(
-            f"""
-            insert into staged by name
-            select * replace (coalesce(hour, {_ts(first_hour)}) as hour)
-            from ({sql})
-            where list_contains({todo_list}, coalesce(hour, {_ts(first_hour)}))
-            """
-        )
+        try:
+            layout, _ = cdr.with_file_rows(
+                con, path, f.file_id, settings,
+                lambda sql: con.execute(
+                    f"""
+                    insert into staged by name
+                    select * replace (coalesce(hour, {_ts(first_hour)}) as hour)
+                    from ({sql})
+                    where list_contains({todo_list}, coalesce(hour, {_ts(first_hour)}))
+                    """
+                ),
+            )
+        except cdr.UnreadableFile as exc:
+            raise SentinelError(
+                f"{path}: registered file can no longer be read ({exc.reason}); fix it and drop it again, "
+                f"or run `sentinel files forget {f.path}`"
+            ) from None
+        if layout.table:
+            summary.read_line_by_line.append(f.path)
+        if layout.extra_columns:
+            summary.extra_columns[f.path] = list(layout.extra_columns)
 
     summary.rows_read, summary.rejected = con.execute(
         "select count(*), count(reject_reason) from staged"
     ).fetchone()
-    # The same record_id delivered twice is one call: keep its first delivery.
+    # The same record_id delivered twice is one call: keep its first delivery. The others go with the
+    # rejects (see DUPLICATES_SQL below), so that for every file accepted + rejected = rows read.
     con.execute(
         f"""
         create temp table accepted as
@@ -140,6 +177,8 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
     rejects = con.sql(
         "select file_id, line, hour, reject_reason, src_text from staged where reject_reason is not null"
     ).fetchall()
+    if summary.duplicates:
+        rejects += con.sql(DUPLICATES_SQL).fetchall()
     facts = [
         {
             "hour": h,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import psycopg
 
 from sentinel_pipeline import cdr, registry
@@ -43,6 +44,7 @@ class TickOutcome:
     hours: set[datetime] = field(default_factory=set)
     waiting: dict[str, list[int]] = field(default_factory=dict)
     more_files: bool = False
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)  # path -> ignored columns
 
 
 def is_candidate(name: str) -> bool:
@@ -69,17 +71,19 @@ def list_landing(landing_dir: Path) -> list[LandedFile]:
     return sorted(found, key=lambda f: (f.mtime_ns, f.path))
 
 
-def scan_file(con, path: Path, settings: Settings) -> tuple[str, list[datetime], int]:
-    """The layout of a file, the partition hours its rows fall into, and its row count."""
-    layout, sql = cdr.read_file_sql(con, path, 0, settings)
-    rows = con.sql(f"select hour, count(*) from ({sql}) group by hour").fetchall()
+def scan_file(con, path: Path, settings: Settings) -> tuple[cdr.FileLayout, list[datetime], int]:
+    """The layout of a file, the partition hours its rows fall into, and its row count (every record,
+    including the ones that will be rejected). Raises ``cdr.UnreadableFile`` for a file to quarantine."""
+    layout, rows = cdr.with_file_rows(
+        con, path, 0, settings, lambda sql: con.execute(f"select hour, count(*) from ({sql}) group by hour").fetchall()
+    )
     total = sum(n for _, n in rows)
     if total == 0:
         raise cdr.UnreadableFile(path, "has a header but no rows")
     hours = sorted(h for h, _ in rows if h is not None)
     if not hours:
-        raise cdr.UnreadableFile(path, "no row has a readable seizure_time")
-    return layout.layout, hours, total
+        raise cdr.UnreadableFile(path, f"none of its {total} rows has a readable seizure_time")
+    return layout, hours, total
 
 
 def register_landed_files(
@@ -112,19 +116,23 @@ def register_landed_files(
         fmt = cdr.file_format(Path(f.path)) or "csv"
         try:
             layout, hours, rows = scan_file(con, settings.landing_dir / f.path, settings)
-        except cdr.UnreadableFile as exc:
+        except (cdr.UnreadableFile, duckdb.Error) as exc:
+            # One bad file never holds up the others: it is set aside with its reason.
+            reason = exc.reason if isinstance(exc, cdr.UnreadableFile) else f"cannot be read: {str(exc).splitlines()[0]}"
             _, old_hours = registry.register_file(
                 conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
-                hours=[], rows_read=None, quarantine_reason=exc.reason,
+                hours=[], rows_read=None, quarantine_reason=reason,
             )
-            outcome.quarantined.append((f, exc.reason))
+            outcome.quarantined.append((f, reason))
             outcome.hours.update(old_hours)
             continue
         file_id, old_hours = registry.register_file(
-            conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout,
-            hours=hours, rows_read=rows,
+            conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout.layout,
+            hours=hours, rows_read=rows, extra_columns=layout.extra_columns,
         )
         outcome.registered.append((f, file_id, hours))
+        if layout.extra_columns:
+            outcome.extra_columns[f.path] = list(layout.extra_columns)
         outcome.hours.update(hours)
         outcome.hours.update(old_hours)
     if con is not None:
@@ -149,9 +157,3 @@ def run_ranges(
             ranges.append((h, end))
     return ranges
 
-
-def newest_registered_hour(conn: psycopg.Connection) -> datetime | None:
-    (hour,) = conn.execute(
-        "select max(h) from sentinel.landed_files, unnest(hours) as h where status = 'registered'"
-    ).fetchone()
-    return hour

@@ -37,6 +37,7 @@ def register_file(
     hours: list[datetime],
     rows_read: int | None,
     quarantine_reason: str | None = None,
+    extra_columns: Iterable[str] = (),
 ) -> tuple[int, list[datetime]]:
     """Register one version of a file; returns its file_id and the hours of the version it replaces.
 
@@ -56,11 +57,11 @@ def register_file(
         (file_id,) = conn.execute(
             """
             insert into sentinel.landed_files
-                (path, size_bytes, mtime_ns, format, layout, status, reason, hours, rows_read)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                (path, size_bytes, mtime_ns, format, layout, status, reason, hours, rows_read, extra_columns)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             returning file_id
             """,
-            [path, size, mtime_ns, format, layout, status, quarantine_reason, hours, rows_read],
+            [path, size, mtime_ns, format, layout, status, quarantine_reason, hours, rows_read, list(extra_columns)],
         ).fetchone()
     return file_id, sorted({h for (hs,) in previous for h in hs})
 
@@ -102,7 +103,8 @@ def save_raw_partitions(
 ) -> None:
     """Replace the rejects and ingest facts of ``hours`` in one transaction.
 
-    ``rejects`` rows are (file_id, line, hour, reason, raw).
+    ``rejects`` rows are (file_id, line, hour, reason, raw); a record delivered again (same record_id)
+    is one of them, with reason 'duplicate record_id ...', so that per file accepted + rejected = read.
     """
     with conn.transaction():
         conn.execute("delete from sentinel.cdr_rejects where hour = any(%s)", [hours])
