@@ -1,0 +1,373 @@
+"""The six raw-CDR detectors on hand-made CDRs, either side of every threshold.
+
+Each test builds a few CDRs as the switch would send them (raw numbers, normalised with the pipeline's
+own E.164 SQL), runs the detector's SQL in a DuckDB session prepared like ``run_raw_detector`` does (view
+``cdrs``, table ``targets``, reference tables from ``reference/``) and looks at the detections.
+"""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pytest
+
+from sentinel_pipeline import cdr, reference
+from sentinel_pipeline.detectors import (
+    cli_masking,
+    impossible_concurrency,
+    invalid_cli,
+    irsf,
+    simbox_profile,
+    wangiri,
+)
+from sentinel_pipeline.settings import PROJECT_ROOT, Settings
+
+HOUR = datetime(2026, 11, 26, 13, tzinfo=timezone.utc)
+SETTINGS = Settings()
+COLUMNS = ("record_id", "seizure_time", "answer_time", "duration_s", "a_number_raw", "b_number_raw",
+           "record_type", "trunk_in", "trunk_out", "imsi", "imei", "cell_id")
+
+
+class Cdrs:
+    """Hand-made CDRs: ``add`` one call, ``detect`` runs a detector's SQL over them for HOUR."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, a, b, *, at=HOUR + timedelta(minutes=5), duration=60, record_type="MOC", trunk_in=None,
+            trunk_out=None, imsi=None, imei=None, cell=None, answered=None):
+        answered = duration > 0 if answered is None else answered
+        answer_time = at + timedelta(seconds=5) if answered else None
+        self.rows.append((f"r{len(self.rows)}", at, answer_time, duration, a, b, record_type, trunk_in,
+                          trunk_out, imsi, imei, cell))
+        return self
+
+    def session(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB session with the view ``cdrs`` over these CDRs and the reference tables."""
+        con = duckdb.connect()
+        con.execute("set TimeZone = 'UTC'")
+        reference.register_duckdb(con, reference.load(PROJECT_ROOT / "reference"))
+        con.execute(
+            "create table src (record_id varchar, seizure_time timestamptz, answer_time timestamptz, "
+            "duration_s integer, a_number_raw varchar, b_number_raw varchar, record_type varchar, "
+            "trunk_in varchar, trunk_out varchar, imsi varchar, imei varchar, cell_id varchar)"
+        )
+        if self.rows:
+            con.executemany(f"insert into src values ({', '.join('?' * len(COLUMNS))})", self.rows)
+        clean = "regexp_replace({}, '[\\s().\\-/]', '', 'g')"
+        a_number = cdr.e164_sql(clean.format("a_number_raw"), SETTINGS)
+        b_number = cdr.e164_sql(clean.format("b_number_raw"), SETTINGS)
+        con.execute(
+            f"""create view cdrs as
+            select *, coalesce(regexp_full_match(a_number, '\\+[1-9][0-9]{{6,14}}'), false) as a_valid,
+                   coalesce(regexp_full_match(b_number, '\\+[1-9][0-9]{{6,14}}'), false) as b_valid,
+                   16::smallint as release_cause, 'voice' as service, 1::bigint as file_id,
+                   row_number() over () as line,
+                   {cdr.hour_sql('seizure_time', SETTINGS)} as hour
+            from (select *, {a_number} as a_number, {b_number} as b_number from src)"""
+        )
+        return con
+
+    def write_lake(self, settings: Settings) -> None:
+        """Write these CDRs as the raw_cdrs lake file of HOUR, as ingest does."""
+        from sentinel_pipeline import ingest, lake
+
+        con = self.session()
+        lake.write_parquet(con, f"select {ingest.LAKE_COLUMNS} from cdrs",
+                           lake.hour_path(settings.lake_dir, ingest.ASSET, HOUR))
+
+    def detect(self, sql: str) -> dict[str, dict]:
+        con = self.session()
+        con.execute("create table targets (hour timestamptz)")
+        con.execute("insert into targets values (?)", [HOUR])
+        relation = con.sql(sql)
+        found = {}
+        for values in relation.fetchall():
+            row = dict(zip(relation.columns, values))
+            row["metrics"] = json.loads(row["metrics"])
+            assert 0 <= row["score"] <= 1 and row["severity"] in ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+            found[row["subject"]] = row
+        return found
+
+
+def mobile(i: int) -> str:
+    """A valid, allocated own mobile number, national format."""
+    return f"0803{1000000 + i:07d}"
+
+
+def e164(national: str) -> str:
+    return "+234" + national[1:]
+
+
+# ------------------------------------------------------------------------------------ simbox_profile
+SIM = "08069990001"
+
+
+def sim_box(calls=20, distinct=None, received=0, cells=1, imei="358000000000011", at_night=False):
+    distinct = calls if distinct is None else distinct
+    c = Cdrs()
+    for i in range(calls):
+        at = HOUR - timedelta(hours=(2 if at_night else 0)) + timedelta(minutes=i % 50)
+        c.add(SIM, mobile(i % distinct), at=at, duration=40, imsi="621300000000001", imei=imei,
+              cell=f"621-30-1-{i % cells}")
+    for i in range(received):
+        c.add(mobile(500 + i), SIM, record_type="MTC", imsi="621300000000001", imei=imei, cell="621-30-1-0")
+    return c
+
+
+def simbox(c: Cdrs, **params) -> dict:
+    return c.detect(simbox_profile.detect_sql(simbox_profile.SimboxProfileParams(**params)))
+
+
+def test_simbox_profile_destination_gate():
+    assert e164(SIM) in simbox(sim_box(calls=12))
+    assert simbox(sim_box(calls=11)) == {}
+
+
+def test_simbox_profile_requires_almost_no_incoming_calls():
+    found = simbox(sim_box(calls=20, received=1))  # 1/20 = 0.05, the limit
+    assert found[e164(SIM)]["metrics"]["conditions"]["no_incoming"]["tripped"] is True
+    assert simbox(sim_box(calls=20, received=2)) == {}  # 0.10
+
+
+def test_simbox_profile_needs_two_supporting_signals():
+    # one cell + fresh destinations: 2 signals
+    row = simbox(sim_box(calls=20))[e164(SIM)]
+    assert row["metrics"]["supporting_signals"] == 2 and row["severity"] in ("MEDIUM", "HIGH")
+    # moving between 2 cells leaves only fresh destinations: not a SIM box profile
+    assert simbox(sim_box(calls=20, cells=2)) == {}
+    # 18 of 20 distinct (0.90) is still fresh; 17 (0.85) is not
+    assert e164(SIM) in simbox(sim_box(calls=20, distinct=18))
+    assert simbox(sim_box(calls=20, distinct=17)) == {}
+    # the rule's parameter: one signal is enough when asked
+    assert e164(SIM) in simbox(sim_box(calls=20, cells=2), min_supporting_signals=1)
+
+
+def shared_handset(imsis: int) -> Cdrs:
+    c = Cdrs()
+    for s in range(imsis):
+        for i in range(6):
+            c.add(f"0806999{s:04d}", mobile(100 * s + i), at=HOUR + timedelta(minutes=10 * s + i), duration=90,
+                  imsi=f"62130000000{s:04d}", imei="358000000000099", cell=f"621-30-1-{s}")
+    return c
+
+
+def test_simbox_profile_handset_with_three_sims():
+    found = simbox(shared_handset(3))
+    handset = found["358000000000099"]
+    assert handset["subject_type"] == "imei"
+    assert handset["metrics"]["imsis"] == 3 and len(handset["metrics"]["msisdns"]) == 3
+    assert simbox(shared_handset(2)) == {}  # a dual-SIM phone
+
+
+def test_simbox_profile_night_and_short_calls_raise_the_score():
+    day = simbox(sim_box(calls=20))[e164(SIM)]
+    night = simbox(sim_box(calls=20, at_night=False), min_night_share=0.0)[e164(SIM)]
+    assert night["score"] > day["score"]
+
+
+# --------------------------------------------------------------------------------------- cli_masking
+def masking(national_calls: int, distinct: int | None = None, trunk="INT_LON01", record_type="IGW_IN",
+            cli=mobile) -> Cdrs:
+    distinct = national_calls if distinct is None else distinct
+    c = Cdrs()
+    for i in range(national_calls):
+        c.add(cli(i % distinct), mobile(900 + i), record_type=record_type, trunk_in=trunk)
+    for i in range(30):  # genuine foreign traffic on the same trunk
+        c.add(f"+4420795{i:05d}", mobile(700 + i), record_type=record_type, trunk_in=trunk)
+    return c
+
+
+def masked(c: Cdrs, **params) -> dict:
+    return c.detect(cli_masking.detect_sql(cli_masking.CliMaskingParams(**params)))
+
+
+def test_cli_masking_thresholds():
+    row = masked(masking(10))["INT_LON01"]
+    assert row["subject_type"] == "trunk"
+    m = row["metrics"]
+    assert m["national_cli_calls"] == 10 and m["distinct_national_clis"] == 10 and m["calls"] == 40
+    assert m["conditions"]["min_distinct_clis"] == {"value": 10, "op": ">=", "threshold": 10, "tripped": True}
+    assert len(m["example_clis"]) == 5
+    assert masked(masking(9)) == {}
+    # a roamer calling home many times is one CLI, not masking
+    assert masked(masking(40, distinct=9)) == {}
+
+
+def test_cli_masking_only_counts_valid_allocated_numbers_on_international_trunks():
+    assert masked(masking(20, cli=lambda i: f"0819{1000000 + i:07d}")) == {}  # unallocated: invalid_cli's
+    assert masked(masking(20, trunk="NAT_PMB01", record_type="MTC")) == {}  # national interconnect
+    # an international trunk by reference data, even when the record type is not IGW_IN
+    assert "INT_PAR01" in masked(masking(20, trunk="INT_PAR01", record_type="TRANSIT"))
+
+
+# --------------------------------------------------------------------------------------- invalid_cli
+BAD = ("+234819{:07d}", "0803ABC{:04d}", "0803{:03d}", "+2340{:09d}", "08031{:09d}")
+
+
+def invalid(bad_calls: int, distinct: int = 5, trunk="INT_AMS01") -> Cdrs:
+    c = Cdrs()
+    for i in range(bad_calls):
+        k = i % distinct
+        c.add(BAD[k % len(BAD)].format(k), mobile(i), record_type="IGW_IN", trunk_in=trunk)
+        # the MTC leg of the same call must not count twice
+        c.add(BAD[k % len(BAD)].format(k), mobile(i), record_type="MTC", trunk_in=trunk)
+    for i in range(20):
+        c.add(f"+4420795{i:05d}", mobile(700 + i), record_type="IGW_IN", trunk_in=trunk)
+    return c
+
+
+def invalids(c: Cdrs, **params) -> dict:
+    return c.detect(invalid_cli.detect_sql(invalid_cli.InvalidCliParams(**params)))
+
+
+def test_invalid_cli_thresholds():
+    row = invalids(invalid(10))["INT_AMS01"]
+    m = row["metrics"]
+    assert m["invalid_cli_calls"] == 10 and m["distinct_invalid_clis"] == 5 and m["calls"] == 30
+    assert m["by_reason"] == {"malformed": 4, "unallocated": 4, "wrong_length": 2}  # 17 digits: not E.164
+    assert invalids(invalid(9)) == {}
+    assert invalids(invalid(10, distinct=4)) == {}
+
+
+def test_invalid_cli_withheld_and_valid_numbers_are_not_invalid():
+    c = Cdrs()
+    for i in range(20):
+        c.add("anonymous" if i % 2 else "Private", mobile(i), record_type="IGW_IN", trunk_in="INT_AMS01")
+        c.add(mobile(i), mobile(100 + i), record_type="MTC", trunk_in="NAT_PMB01")
+        c.add(f"+2341{1000000 + i:07d}", mobile(200 + i), record_type="IGW_IN", trunk_in="INT_AMS01")  # fixed line
+    assert invalids(c) == {}
+
+
+def test_invalid_cli_counts_national_interconnect_mtc():
+    c = Cdrs()
+    for i in range(10):
+        c.add(f"0919{1000000 + i:07d}", mobile(i), record_type="MTC", trunk_in="NAT_PMB01")
+    assert invalids(c)["NAT_PMB01"]["metrics"]["by_reason"]["unallocated"] == 10
+
+
+# ---------------------------------------------------------------------------- impossible_concurrency
+def overlapping(n: int, *, a="+233540981386", record_type="IGW_IN", trunk_in="INT_LON01", imeis=None,
+                gap_s=10, duration=300) -> Cdrs:
+    c = Cdrs()
+    for i in range(n):
+        c.add(a, mobile(i), at=HOUR + timedelta(minutes=5, seconds=i * gap_s), duration=duration,
+              record_type=record_type, trunk_in=trunk_in,
+              imei=None if imeis is None else f"35800000000{i % imeis:04d}",
+              imsi=None if imeis is None else "621300000000001")
+    return c
+
+
+def concurrency(c: Cdrs, **params) -> dict:
+    return c.detect(impossible_concurrency.detect_sql(impossible_concurrency.ImpossibleConcurrencyParams(**params)))
+
+
+def test_impossible_concurrency_more_than_two():
+    row = concurrency(overlapping(3))["+233540981386"]
+    assert row["metrics"]["peak_concurrent_calls"] == 3 and row["metrics"]["lines_at_peak"] == 3
+    assert concurrency(overlapping(2)) == {}
+    assert "+233540981386" in concurrency(overlapping(2), max_concurrent_calls=1)
+
+
+def test_impossible_concurrency_back_to_back_calls_do_not_overlap():
+    # each call starts exactly when the previous one ends (answer 5 s after seizure)
+    assert concurrency(overlapping(5, gap_s=300, duration=300)) == {}
+
+
+def test_impossible_concurrency_needs_more_than_one_line():
+    cloned = concurrency(overlapping(4, a="08031367862", record_type="MOC", trunk_in=None, imeis=2))
+    assert cloned["+2348031367862"]["metrics"]["distinct_imeis_at_peak"] == 2
+    # one handset in three calls: a timing artefact, not a second line
+    assert concurrency(overlapping(4, a="08031367862", record_type="MOC", trunk_in=None, imeis=1)) == {}
+
+
+def test_impossible_concurrency_ignores_access_trunks_and_unanswered_calls():
+    assert concurrency(overlapping(6, a="+2348030000202", record_type="MOC", trunk_in="ACC_PBX02")) == {}
+    assert concurrency(overlapping(6, duration=0)) == {}
+
+
+# ------------------------------------------------------------------------------------------- wangiri
+WANGIRI = "+37342315510"
+
+
+def ringing(callees: int, answered: int = 0, answered_s: int = 20, callbacks: int = 0, a=WANGIRI) -> Cdrs:
+    c = Cdrs()
+    for i in range(callees):
+        c.add(a, mobile(i), at=HOUR + timedelta(seconds=20 * i), record_type="IGW_IN", trunk_in="INT_LON01",
+              duration=answered_s if i < answered else 0)
+    for i in range(callbacks):
+        c.add(mobile(i), a, at=HOUR + timedelta(minutes=30), duration=600, record_type="MOC")
+    return c
+
+
+def wangiris(c: Cdrs, **params) -> dict:
+    return c.detect(wangiri.detect_sql(wangiri.WangiriParams(**params)))
+
+
+def test_wangiri_thresholds():
+    row = wangiris(ringing(20))[WANGIRI]
+    assert row["metrics"]["distinct_callees"] == 20 and row["metrics"]["high_risk_prefix"] == "373"
+    assert row["severity"] == "HIGH"
+    assert wangiris(ringing(19)) == {}
+    assert WANGIRI in wangiris(ringing(20, answered=2))  # 18/20 = 0.90
+    assert wangiris(ringing(20, answered=3)) == {}  # 0.85
+    assert WANGIRI in wangiris(ringing(20, answered=20, answered_s=3))  # cut within 3 s
+
+
+def test_wangiri_callbacks_and_ranges_in_evidence():
+    row = wangiris(ringing(30, callbacks=2))[WANGIRI]
+    assert row["metrics"]["callbacks"] == 2 and row["metrics"]["callback_minutes"] == 20.0
+    assert row["severity"] == "CRITICAL"
+    plain = wangiris(ringing(30, a="+4420795000001"))["+4420795000001"]
+    assert plain["metrics"]["high_risk_prefix"] is None and plain["score"] < row["score"]
+    # own-country numbers are not Wangiri
+    assert wangiris(ringing(30, a="08031234567")) == {}
+
+
+# ---------------------------------------------------------------------------------------------- irsf
+VICTIM = "08038515518"
+
+
+def pumping(calls: int, minutes_each: float, baseline_minutes_per_day: float = 0, b="+67770001234") -> Cdrs:
+    c = Cdrs()
+    for i in range(calls):
+        c.add(VICTIM, b, at=HOUR + timedelta(minutes=i), duration=int(minutes_each * 60), imsi="62130",
+              imei="35", cell="621-30-1-1")
+    # a week of history before the window: one ordinary call an hour keeps every hour in the lake
+    for h in range(24, 24 + 24 * 7):
+        at = HOUR - timedelta(hours=h)
+        c.add(mobile(1), mobile(2), at=at)
+        if baseline_minutes_per_day and h % 24 == 0:
+            c.add(VICTIM, b, at=at, duration=int(baseline_minutes_per_day * 60))
+    return c
+
+
+def irsfs(c: Cdrs, **params) -> dict:
+    return c.detect(irsf.detect_sql(irsf.IrsfParams(**params)))
+
+
+def test_irsf_thresholds():
+    row = irsfs(pumping(5, 6))[e164(VICTIM)]
+    m = row["metrics"]
+    assert m["hr_calls"] == 5 and m["hr_minutes"] == 30.0 and m["baseline_days_available"] == 7
+    assert m["hr_ranges"] == ["Solomon Islands: IRSF premium ranges"]
+    assert irsfs(pumping(4, 8)) == {}  # 4 calls
+    assert irsfs(pumping(5, 5.9)) == {}  # 29.5 minutes
+
+
+def test_irsf_baseline():
+    # 60 min against a baseline of 20 min a day: exactly 3x is not beyond it
+    assert irsfs(pumping(6, 10, baseline_minutes_per_day=20)) == {}
+    row = irsfs(pumping(6, 10, baseline_minutes_per_day=19))[e164(VICTIM)]
+    assert row["metrics"]["baseline_daily_minutes"] == 19.0
+
+
+def test_irsf_ignores_ordinary_destinations():
+    assert irsfs(pumping(10, 30, b="+4420795000001")) == {}
+    assert irsfs(pumping(10, 30, b="08031234567")) == {}
+
+
+@pytest.mark.parametrize("module", [simbox_profile, cli_masking, invalid_cli, impossible_concurrency, wangiri, irsf])
+def test_no_cdrs_no_detections(module):
+    params = next(v for k, v in vars(module).items() if k.endswith("Params"))()
+    assert Cdrs().detect(module.detect_sql(params)) == {}
