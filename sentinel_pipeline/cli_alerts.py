@@ -172,9 +172,9 @@ def list_alerts(conn, args: argparse.Namespace) -> list[dict]:
         "select alert_id, detector, subject_type, subject, severity::text, score, status, reviewed,"
         " reviewer_notes, reviewed_by, reviewed_at, first_seen, last_seen, detected_at, updated_at,"
         " last_event, last_event_at\n"
-        "from sentinel.alerts\n"
+        "from sentinel.alerts a\n"
         + ("where " + "\n  and ".join(where) + "\n" if where else "")
-        + "order by severity desc, score desc, last_seen desc, alert_id\nlimit %(limit)s"
+        + "order by a.severity desc, score desc, last_seen desc, alert_id\nlimit %(limit)s"
     )
     return _dict_cursor(conn).execute(query, params).fetchall()
 
@@ -345,8 +345,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     seen = 0
     with _connect(settings, autocommit=True) as conn:
         conn.execute(f"listen {NOTIFY_CHANNEL}")
-        if not args.json:
-            print(f"listening on {NOTIFY_CHANNEL} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        print(f"listening on {NOTIFY_CHANNEL} (Ctrl-C to stop)", file=sys.stderr, flush=True)
         while deadline is None or time.monotonic() < deadline:
             wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
             for note in conn.notifies(timeout=wait):

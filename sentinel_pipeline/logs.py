@@ -38,18 +38,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(settings: Settings, stream=None) -> None:
-    """Set up the root logger from ``settings`` (replacing handlers set up before)."""
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (so redirecting or capturing it later works)."""
+
+    def __init__(self):
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def configure_logging(settings: Settings, stream=None) -> logging.Handler:
+    """Set up the root logger from ``settings``: its level, and one Sentinel handler (text or JSON) on
+    stderr (or ``stream``). Calling it again replaces the Sentinel handler; other handlers are kept."""
     level = logging.getLevelName(settings.log_level)
     if not isinstance(level, int):
         raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {settings.log_level!r}")
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    handler._sentinel = True
     if settings.environment.lower() == "production":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if getattr(old, "_sentinel", False):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    return handler
