@@ -93,3 +93,41 @@ def test_sentinel_health_fails_when_the_embedded_postgresql_is_stopped():
     finally:
         run("db", "stop")
         shutil.rmtree(home, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- logs
+
+
+def test_logs_are_json_in_production_and_honour_log_level():
+    import io
+    import logging
+
+    from sentinel_pipeline.logs import configure_logging
+    from sentinel_pipeline.settings import Settings
+
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        out = io.StringIO()
+        handler = configure_logging(Settings.from_env({"ENVIRONMENT": "production", "LOG_LEVEL": "warning"}), out)
+        logging.getLogger("sentinel_pipeline.x").info("hidden")
+        logging.getLogger("sentinel_pipeline.x").warning("disk %s", "full", extra={"hour": "2024-03-01T00:00"})
+        (line,) = out.getvalue().splitlines()
+        entry = json.loads(line)
+        assert (entry["level"], entry["logger"], entry["message"], entry["hour"]) == (
+            "WARNING", "sentinel_pipeline.x", "disk full", "2024-03-01T00:00",
+        )
+        assert entry["time"].endswith("+00:00")
+
+        out2 = io.StringIO()
+        configure_logging(Settings.from_env({"LOG_LEVEL": "DEBUG"}), out2)
+        assert handler not in root.handlers  # replaced, not stacked
+        logging.getLogger("sentinel_pipeline.x").debug("plain")
+        assert out2.getvalue().rstrip().endswith("DEBUG sentinel_pipeline.x: plain")
+        with pytest.raises(ValueError, match="LOG_LEVEL"):
+            configure_logging(Settings.from_env({"LOG_LEVEL": "LOUD"}))
+    finally:
+        for h in list(root.handlers):
+            if getattr(h, "_sentinel", False):
+                root.removeHandler(h)
+        root.setLevel(saved[0])
