@@ -184,6 +184,7 @@ class ImpossibleConcurrencyConfig(dg.Config):
 
     max_concurrent_calls: int = impossible_concurrency.ImpossibleConcurrencyParams.max_concurrent_calls
     min_lines_at_peak: int = impossible_concurrency.ImpossibleConcurrencyParams.min_lines_at_peak
+    min_seconds_over_limit: int = impossible_concurrency.ImpossibleConcurrencyParams.min_seconds_over_limit
 
 
 @dg.asset(deps=[_raw_window(impossible_concurrency.LOOKBACK_HOURS), ref_trunks, ref_whitelist],

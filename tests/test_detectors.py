@@ -269,6 +269,14 @@ def test_impossible_concurrency_more_than_two():
     assert "+233540981386" in concurrency(overlapping(2), max_concurrent_calls=1)
 
 
+def test_impossible_concurrency_must_last():
+    # three calls of 60 s started 25 s apart: all three overlap for 10 s (from 50 s to 60 s)
+    row = concurrency(overlapping(3, gap_s=25, duration=60))["+233540981386"]
+    assert row["metrics"]["seconds_over_limit"] == 10
+    # 26 s apart: 8 s over the limit, within CDR clock error
+    assert concurrency(overlapping(3, gap_s=26, duration=60)) == {}
+
+
 def test_impossible_concurrency_back_to_back_calls_do_not_overlap():
     # each call starts exactly when the previous one ends (answer 5 s after seizure)
     assert concurrency(overlapping(5, gap_s=300, duration=300)) == {}

@@ -16,6 +16,10 @@ handset (IMEI) is one line, and a call without handset data (gateway, transit re
 of its own. One handset cannot be in three answered calls either; overlaps on a single IMEI are CDR
 timing artefacts (records closed late, call-waiting and conference legs), not a second line. A cloned
 SIM shows up in several handsets at once; a spoofed CLI on a trunk has no handset at all.
+
+And the number must stay over the limit for at least ``min_seconds_over_limit`` (default 10 s) within the
+hour: CDR times have 1-second resolution and records from different switches are not synchronised to the
+second, so an overlap of a second or two (three 1-second answered calls of a dialler) is not evidence.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ LOOKBACK_HOURS = 3
 class ImpossibleConcurrencyParams:
     max_concurrent_calls: int = 2
     min_lines_at_peak: int = 2
+    min_seconds_over_limit: int = 10
 
 
 def detect_sql(params: ImpossibleConcurrencyParams) -> str:
@@ -41,6 +46,7 @@ def detect_sql(params: ImpossibleConcurrencyParams) -> str:
     conditions = ",\n            ".join([
         condition("max_concurrent_calls", "peak_concurrent_calls", ">", p.max_concurrent_calls),
         condition("min_lines_at_peak", "lines_at_peak", ">=", p.min_lines_at_peak),
+        condition("min_seconds_over_limit", "seconds_over_limit", ">=", p.min_seconds_over_limit),
     ])
     return f"""
 with calls as (
@@ -127,4 +133,5 @@ select
     ) as metrics
 from peaks join spread using (partition_hour, a_number)
 where lines_at_peak >= {p.min_lines_at_peak}
+  and seconds_over_limit >= {p.min_seconds_over_limit}
 """
