@@ -28,19 +28,17 @@ cdr_pipeline_job = dg.define_asset_job(
 )
 
 
-def run_requests_for(
-    hours: set[datetime], newest_hour: datetime | None, settings: Settings, reason: str, log=None
-) -> list[dg.RunRequest]:
+def run_requests_for(hours: set[datetime], settings: Settings, reason: str, log=None) -> list[dg.RunRequest]:
     """One single-run request per contiguous range of ``hours``, extended over the following hours
-    whose trailing windows include them. Hours outside the partitions are left out (and logged)."""
+    whose trailing windows include them (up to the current hour), so that every partition reading the
+    new data is rebuilt in the same run. Hours outside the partitions are left out (and logged)."""
     first = hourly_partitions.start
     last = hourly_partitions.get_last_partition_window().start
     inside = {h for h in hours if first <= h <= last}
     if log and inside != hours:
         log.warning(f"{len(hours - inside)} hours fall outside the partitions ({first} .. {last}); skipped")
-    newest = min(newest_hour, last) if newest_hour else last
     requests = []
-    for start, end in landing.run_ranges(inside, settings.longest_window_hours - 1, newest):
+    for start, end in landing.run_ranges(inside, settings.longest_window_hours - 1, last):
         start_key, end_key = partition_key_for(start), partition_key_for(end)
         requests.append(
             dg.RunRequest(
@@ -58,12 +56,11 @@ def evaluate(settings: Settings, sentinel: SentinelResource, cursor: str | None,
     state = json.loads(cursor) if cursor else {}
     with sentinel.postgres() as conn:
         outcome = landing.register_landed_files(settings, conn, state.get("waiting", {}))
-        newest = landing.newest_registered_hour(conn)
     for f, reason in outcome.quarantined:
         (log.warning if log else print)(f"quarantined {f.path}: {reason}")
     identities = sorted(f.identity for f, _, _ in outcome.registered) + sorted(f.identity for f, _ in outcome.quarantined)
     reason = hashlib.sha1(json.dumps(identities).encode()).hexdigest()[:16]
-    requests = run_requests_for(outcome.hours, newest, settings, reason, log)
+    requests = run_requests_for(outcome.hours, settings, reason, log)
     new_cursor = json.dumps({"waiting": outcome.waiting})
     if not requests:
         waiting = f"; {len(outcome.waiting)} files still being written" if outcome.waiting else ""

@@ -95,7 +95,7 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, ec
                 span = f"{tags['dagster/asset_partition_range_start']} .. {tags['dagster/asset_partition_range_end']}"
                 echo(f"run {span} ...")
                 run = job.execute_in_process(
-                    instance=instance, tags=tags, resources={"sentinel": resource}, raise_on_error=False
+                    instance=instance, tags=tags, raise_on_error=False
                 )
                 (summary.runs if run.success else summary.failed).append(run.run_id)
                 echo(f"run {span}: {'succeeded' if run.success else 'FAILED'} ({run.run_id})")

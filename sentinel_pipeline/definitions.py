@@ -5,16 +5,25 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.alerts import alerts
+from assets.automation import FOLLOW_UPSTREAM, automation_sensor
 from assets.cdrs import raw_cdrs
+from assets.checks import ASSET_CHECKS
 from assets.detections import DETECTION_ASSETS
 from assets.features import caller_features
 from assets.reference import REFERENCE_ASSETS
 from resources import SentinelResource
 from sensors.landing import cdr_pipeline_job, landing_files
 
+# Everything computed from other assets follows them when they change; raw_cdrs follows the landing sensor.
+derived = dg.map_asset_specs(
+    lambda spec: spec.replace_attributes(automation_condition=FOLLOW_UPSTREAM),
+    [caller_features, *DETECTION_ASSETS, alerts],
+)
+
 defs = dg.Definitions(
-    assets=[raw_cdrs, *REFERENCE_ASSETS, caller_features, *DETECTION_ASSETS, alerts],
+    assets=[raw_cdrs, *REFERENCE_ASSETS, *derived],
+    asset_checks=ASSET_CHECKS,
     jobs=[cdr_pipeline_job],
-    sensors=[landing_files],
+    sensors=[landing_files, automation_sensor],
     resources={"sentinel": SentinelResource()},
 )

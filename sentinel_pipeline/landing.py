@@ -73,11 +73,20 @@ def list_landing(landing_dir: Path) -> list[LandedFile]:
 
 def scan_file(con, path: Path, settings: Settings) -> tuple[cdr.FileLayout, list[datetime], int]:
     """The layout of a file, the partition hours its rows fall into, and its row count (every record,
-    including the ones that will be rejected). Raises ``cdr.UnreadableFile`` for a file to quarantine."""
-    layout, rows = cdr.with_file_rows(
-        con, path, 0, settings, lambda sql: con.execute(f"select hour, count(*) from ({sql}) group by hour").fetchall()
-    )
+    including the ones that will be rejected). Raises ``cdr.UnreadableFile`` for a file to quarantine.
+
+    The layout's ``table`` is set when the file must be read line by line (``read_by_line`` in the
+    registry): DuckDB refused it, or its row count does not match its line count (blank lines, quoted
+    line breaks), which would make DuckDB's row numbers wrong as line numbers.
+    """
+    def hours_sql(sql: str):
+        return con.execute(f"select hour, count(*) from ({sql}) group by hour").fetchall()
+
+    layout, rows = cdr.with_file_rows(con, path, 0, settings, hours_sql)
     total = sum(n for _, n in rows)
+    if layout.format == "csv" and layout.table is None and cdr.count_lines(path) != total + 1:
+        layout, rows = cdr.with_file_rows(con, path, 0, settings, hours_sql, lenient=True)
+        total = sum(n for _, n in rows)
     if total == 0:
         raise cdr.UnreadableFile(path, "has a header but no rows")
     hours = sorted(h for h, _ in rows if h is not None)
@@ -128,7 +137,7 @@ def register_landed_files(
             continue
         file_id, old_hours = registry.register_file(
             conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout.layout,
-            hours=hours, rows_read=rows, extra_columns=layout.extra_columns,
+            hours=hours, rows_read=rows, extra_columns=layout.extra_columns, read_by_line=layout.table is not None,
         )
         outcome.registered.append((f, file_id, hours))
         if layout.extra_columns:

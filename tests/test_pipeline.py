@@ -44,7 +44,6 @@ def day(settings, tmp_path):
 def run_hours(start_key: str, end_key: str, **config):
     import dagster as dg
 
-    from resources import SentinelResource
     from sentinel_pipeline.definitions import defs
 
     job = defs.resolve_job_def("cdr_pipeline")
@@ -53,7 +52,6 @@ def run_hours(start_key: str, end_key: str, **config):
         result = job.execute_in_process(
             instance=instance,
             run_config=run_config,
-            resources={"sentinel": SentinelResource()},
             tags={"dagster/asset_partition_range_start": start_key, "dagster/asset_partition_range_end": end_key},
         )
     assert result.success
@@ -113,7 +111,9 @@ def test_backfill_keeps_triage_and_never_duplicates(settings, conn, day):
         "select status, reviewed, reviewer_notes from sentinel.alerts where alert_id = %s", [alert_id]
     ).fetchone()
     assert (status, reviewed, notes) == ("confirmed", True, "SIM box at Ikeja")
-    assert conn.execute("select count(*) from sentinel.alerts where subject = %s", [subject]).fetchone() == (1,)
+    assert conn.execute(
+        "select count(*) from sentinel.alerts where detector = 'sdhf' and subject = %s", [subject]
+    ).fetchone() == (1,)
 
 
 def test_sdhf_parameters_from_run_config(settings, conn, day):

@@ -42,7 +42,8 @@ def ranges(result: dg.SensorResult) -> list[tuple[str, str]]:
 def test_a_file_is_taken_once_and_runs_cover_its_hours(settings, conn):
     drop(settings, "a.csv", [call("1", "2026-11-26T10:05:00Z"), call("2", "2026-11-26T11:59:00Z")])
     first = tick()
-    assert ranges(first) == [("2026-11-26-10:00", "2026-11-26-11:00")]
+    # The hours its records fall into, and the 23 after them whose 24 h windows include those.
+    assert ranges(first) == [("2026-11-26-10:00", "2026-11-27-10:00")]
     assert first.run_requests[0].run_key
     # The same file again, and after a restart with no cursor at all: nothing to do.
     assert ranges(tick(first.cursor)) == []
@@ -59,17 +60,17 @@ def test_files_being_written_are_not_read(settings, conn):
     assert ranges(first) == []
     assert fresh in json.loads(first.cursor)["waiting"]
     # Unchanged since the previous tick: complete, taken now.
-    assert ranges(tick(first.cursor)) == [("2026-11-26-12:00", "2026-11-26-12:00")]
+    assert ranges(tick(first.cursor)) == [("2026-11-26-12:00", "2026-11-27-11:00")]
     assert conn.execute("select array_agg(path) from sentinel.landed_files").fetchone() == (["fresh.csv"],)
 
 
 def test_a_changed_file_is_processed_again_over_old_and_new_hours(settings, conn):
     drop(settings, "c.csv", [call("1", "2026-11-26T10:05:00Z")])
-    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-26-10:00")]
+    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-27-09:00")]
     drop(settings, "c.csv", [call("1", "2026-11-26T10:05:00Z"), call("2", "2026-11-26T13:00:00Z")], age_seconds=60)
     second = tick()
-    # Hour 10 must be rebuilt from the new version too, and hour 13 is new: 10..13 in one run.
-    assert ranges(second) == [("2026-11-26-10:00", "2026-11-26-13:00")]
+    # Hour 10 must be rebuilt from the new version too, and hour 13 is new: one run from 10.
+    assert ranges(second) == [("2026-11-26-10:00", "2026-11-27-12:00")]
     statuses = conn.execute("select status from sentinel.landed_files order by file_id").fetchall()
     assert statuses == [("superseded",), ("registered",)]
 
@@ -80,7 +81,7 @@ def test_forget_makes_a_file_new_again(settings, conn):
     drop(settings, "d.csv", [call("1", "2026-11-26T10:05:00Z")])
     tick()
     assert registry.forget_file(conn, "d.csv") == [datetime(2026, 11, 26, 10, tzinfo=timezone.utc)]
-    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-26-10:00")]
+    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-27-09:00")]
 
 
 def test_work_per_tick_is_bounded(settings, conn, monkeypatch):
@@ -88,7 +89,7 @@ def test_work_per_tick_is_bounded(settings, conn, monkeypatch):
     for i in range(3):
         drop(settings, f"e{i}.csv", [call(str(i), f"2026-11-26T1{i}:05:00Z")], age_seconds=3600 - i)
     assert len(ranges(tick())) == 1  # hours 10 and 11, merged
-    assert ranges(tick()) == [("2026-11-26-12:00", "2026-11-26-12:00")]
+    assert ranges(tick()) == [("2026-11-26-12:00", "2026-11-27-11:00")]
 
 
 def test_unreadable_files_are_quarantined_not_retried(settings, conn):
