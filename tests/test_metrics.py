@@ -8,6 +8,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -249,3 +250,32 @@ def test_the_dashboard_and_rules_use_only_metrics_the_server_serves(settings, co
     assert used <= SERVED, used - SERVED
     assert {"sentinel_alerts_generated_total", "sentinel_cdr_lag_seconds", "sentinel_dq_checks_failing",
             "sentinel_last_detection_timestamp_seconds"} <= used
+
+
+def test_sentinel_metrics_command_serves_curl(settings, conn):
+    """`sentinel metrics` as operations run it, scraped with curl."""
+    populate(conn, settings)
+    curl = shutil.which("curl")
+    for _ in range(20):
+        port = random.randint(20000, 32000)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sentinel_pipeline.cli", "metrics", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        line = proc.stdout.readline()
+        if line.startswith("serving"):
+            break
+        proc.kill()
+        proc.wait()
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        if curl:
+            text = subprocess.run([curl, "-sf", url], capture_output=True, text=True, timeout=30, check=True).stdout
+        else:
+            text = urllib.request.urlopen(url, timeout=30).read().decode()
+        got = samples(text)
+        assert got[("sentinel_cdrs_ingested_total", ())] == 3500
+        assert got[("sentinel_alerts_generated_total", (("detector", "sdhf"), ("severity", "CRITICAL")))] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
