@@ -237,7 +237,7 @@ def _text(layout: FileLayout, name: str) -> str:
 def canonical_select(path: Path, layout: FileLayout, file_id: int) -> str:
     """SQL yielding the canonical columns as text, plus file_id and the 1-based line in the file."""
     t = lambda name: _text(layout, name)  # noqa: E731
-    if layout.layout == "canonical":
+    if layout.layout != "legacy":  # canonical, or a column-map layout naming canonical columns
         columns = {name: t(name) for name in CANONICAL_REQUIRED + CANONICAL_OPTIONAL}
     else:
         direction = f"upper({t('call_direction')})"
@@ -422,14 +422,21 @@ T = TypeVar("T")
 
 
 def with_file_rows(
-    con: duckdb.DuckDBPyConnection, path: Path, file_id: int, settings: Settings, run: Callable[[str], T]
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    file_id: int,
+    settings: Settings,
+    run: Callable[[str], T],
+    *,
+    lenient: bool = False,
 ) -> tuple[FileLayout, T]:
     """``run(sql)`` on the normalised rows of ``path``: DuckDB's fast CSV reader first and, when it fails
     on the file (bad quoting, wrong column count, bad UTF-8, an over-long line), the line-by-line reader,
     which rejects just the broken lines. ``run`` must leave nothing behind when it raises (one statement).
-    Raises ``UnreadableFile`` for a file that cannot be read at all.
+    Raises ``UnreadableFile`` for a file that cannot be read at all. ``lenient``: go straight to the
+    line-by-line reader (for a file whose lines DuckDB would misnumber, see ``count_lines``).
     """
-    layout, sql = read_file_sql(con, path, file_id, settings)
+    layout, sql = read_file_sql(con, path, file_id, settings, lenient=lenient)
     if layout.table is None:
         try:
             return layout, run(sql)
@@ -441,6 +448,18 @@ def with_file_rows(
         return layout, run(sql)
     finally:
         con.execute(f"drop table if exists {layout.table}")
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines in the file (a last line without a newline counts). DuckDB's reader skips blank
+    lines and joins quoted line breaks, so its row numbers are line numbers only when this equals
+    rows + 1 (the header); otherwise the file is read line by line."""
+    lines, last = 0, b"\n"
+    with _open_text_lines(path) as fh:
+        while chunk := fh.read(1 << 22):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 # The line-by-line reader's extra columns (names no CDR layout uses).

@@ -41,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     files = p.add_subparsers(dest="files_command", required=True, metavar="ACTION")
     f = files.add_parser("list", help="registered and quarantined files, newest first")
     f.add_argument("--limit", type=int, default=50)
+    f.add_argument("--status", choices=["registered", "quarantined", "superseded"], help="only files in this state")
     f.set_defaults(func=_files_list)
+    f = files.add_parser("rejects", help="a file's rejected rows: line, reason and what the line held")
+    f.add_argument("path", help="path relative to the landing directory, as `sentinel files list` shows it")
+    f.add_argument("--limit", type=int, default=50)
+    f.set_defaults(func=_files_rejects)
     f = files.add_parser(
         "forget",
         help="drop a file's registration so the next `sentinel process` (or sensor tick) takes it again",
@@ -88,19 +93,28 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, ec
     waited = 0.0
     with dg.DagsterInstance.get() as instance:
         while True:
-            result = evaluate(settings, resource, cursor, log=None)
-            cursor = result.cursor
-            for request in result.run_requests or []:
-                tags = {**request.tags, "dagster/run_key": request.run_key, "sentinel/trigger": "sentinel process"}
-                span = f"{tags['dagster/asset_partition_range_start']} .. {tags['dagster/asset_partition_range_end']}"
-                echo(f"run {span} ...")
-                run = job.execute_in_process(
-                    instance=instance, tags=tags, raise_on_error=False
-                )
+            # Register everything that is ready (several bounded ticks), then run the merged ranges:
+            # one run per range instead of one per tick's worth of files.
+            requests = []
+            while True:
+                result = evaluate(settings, resource, cursor, log=None)
+                cursor = result.cursor
+                if not result.run_requests:
+                    break
+                requests += result.run_requests
+            for start_key, end_key, run_key in merge_ranges(requests):
+                tags = {
+                    "dagster/asset_partition_range_start": start_key,
+                    "dagster/asset_partition_range_end": end_key,
+                    "dagster/run_key": run_key,
+                    "sentinel/trigger": "sentinel process",
+                }
+                echo(f"run {start_key} .. {end_key} ...")
+                run = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
                 (summary.runs if run.success else summary.failed).append(run.run_id)
-                echo(f"run {span}: {'succeeded' if run.success else 'FAILED'} ({run.run_id})")
+                echo(f"run {start_key} .. {end_key}: {'succeeded' if run.success else 'FAILED'} ({run.run_id})")
             waiting = json.loads(cursor).get("waiting", {})
-            if result.run_requests:
+            if requests:
                 continue
             if not waiting or waited >= wait_seconds:
                 break
@@ -108,6 +122,25 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, ec
             waited += 1
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def merge_ranges(requests) -> list[tuple[str, str, str]]:
+    """(start key, end key, run key) per group of overlapping partition ranges of ``requests``.
+
+    Hourly partition keys ("2026-11-26-13:00") sort in time order as text.
+    """
+    spans = sorted(
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"], r.run_key)
+        for r in requests
+    )
+    merged: list[list] = []
+    for start, end, key in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2].append(key)
+        else:
+            merged.append([start, end, [key]])
+    return [(start, end, "+".join(keys)) for start, end, keys in merged]
 
 
 def _process(args, settings: Settings) -> int:
@@ -180,15 +213,36 @@ def _files_list(args, settings: Settings) -> int:
     with database.connect(settings) as conn:
         rows = conn.execute(
             """
-            select file_id, status, path, rows_read, array_length(hours, 1), coalesce(reason, ''),
-                   registered_at
-            from sentinel.landed_files order by file_id desc limit %s
+            select f.file_id, f.status, f.path, f.rows_read, array_length(f.hours, 1), coalesce(f.reason, ''),
+                   f.extra_columns, (select count(*) from sentinel.cdr_rejects r where r.file_id = f.file_id)
+            from sentinel.landed_files f
+            where %(status)s::text is null or f.status = %(status)s
+            order by f.file_id desc limit %(limit)s
             """,
-            [args.limit],
+            {"status": args.status, "limit": args.limit},
         ).fetchall()
-    print(f"{'file_id':>7}  {'status':<11} {'rows':>8} {'hours':>5}  path / reason")
-    for file_id, status, path, rows_read, hours, reason, _ in rows:
-        print(f"{file_id:>7}  {status:<11} {rows_read or 0:>8} {hours or 0:>5}  {path}  {reason}")
+    print(f"{'file_id':>7}  {'status':<11} {'rows':>8} {'rejected':>8} {'hours':>5}  path / reason")
+    for file_id, status, path, rows_read, hours, reason, extra, rejected in rows:
+        note = f"  (ignored columns: {', '.join(extra)})" if extra else ""
+        print(f"{file_id:>7}  {status:<11} {rows_read or 0:>8} {rejected:>8} {hours or 0:>5}  {path}  {reason}{note}")
+    return 0
+
+
+def _files_rejects(args, settings: Settings) -> int:
+    with database.connect(settings) as conn:
+        rows = conn.execute(
+            """
+            select r.line, r.reason, r.raw
+            from sentinel.cdr_rejects r join sentinel.landed_files f using (file_id)
+            where f.path = %s and f.status = 'registered'
+            order by r.line limit %s
+            """,
+            [args.path, args.limit],
+        ).fetchall()
+    if not rows:
+        print(f"{args.path}: no rejected rows")
+    for line, reason, raw in rows:
+        print(f"{args.path}:{line}: {reason}\n    {(raw or '')[:200]}")
     return 0
 
 

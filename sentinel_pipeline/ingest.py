@@ -123,6 +123,7 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
                     where list_contains({todo_list}, coalesce(hour, {_ts(first_hour)}))
                     """
                 ),
+                lenient=f.read_by_line,
             )
         except cdr.UnreadableFile as exc:
             raise SentinelError(

@@ -16,6 +16,7 @@ class RegisteredFile:
     format: str
     layout: str
     hours: list[datetime]
+    read_by_line: bool = False  # DuckDB's CSV reader cannot number its lines (cdr.lenient_table)
 
 
 def known_identities(conn: psycopg.Connection, paths: Iterable[str]) -> set[tuple[str, int, int]]:
@@ -38,6 +39,7 @@ def register_file(
     rows_read: int | None,
     quarantine_reason: str | None = None,
     extra_columns: Iterable[str] = (),
+    read_by_line: bool = False,
 ) -> tuple[int, list[datetime]]:
     """Register one version of a file; returns its file_id and the hours of the version it replaces.
 
@@ -57,11 +59,13 @@ def register_file(
         (file_id,) = conn.execute(
             """
             insert into sentinel.landed_files
-                (path, size_bytes, mtime_ns, format, layout, status, reason, hours, rows_read, extra_columns)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                (path, size_bytes, mtime_ns, format, layout, status, reason, hours, rows_read, extra_columns,
+                 read_by_line)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             returning file_id
             """,
-            [path, size, mtime_ns, format, layout, status, quarantine_reason, hours, rows_read, list(extra_columns)],
+            [path, size, mtime_ns, format, layout, status, quarantine_reason, hours, rows_read, list(extra_columns),
+             read_by_line],
         ).fetchone()
     return file_id, sorted({h for (hs,) in previous for h in hs})
 
@@ -69,7 +73,7 @@ def register_file(
 def files_for_hours(conn: psycopg.Connection, hours: list[datetime]) -> list[RegisteredFile]:
     rows = conn.execute(
         """
-        select file_id, path, format, layout, hours
+        select file_id, path, format, layout, hours, read_by_line
         from sentinel.landed_files
         where status = 'registered' and hours && %s::timestamptz[]
         order by file_id
