@@ -107,3 +107,20 @@ def test_run_ranges_merge_contiguous_hours_and_follow_the_window():
     assert landing.run_ranges(set(h), 0, None) == [(h[0], h[1]), (h[2], h[2])]
     assert landing.run_ranges(set(h), 23, h[2]) == [(h[0], h[2])]
     assert landing.run_ranges({h[0]}, 2, None) == [(h[0], h[0] + timedelta(hours=2))]
+
+
+def test_process_merges_the_ranges_of_several_ticks():
+    from sentinel_pipeline.cli_pipeline import merge_ranges
+
+    def request(start, end, key):
+        tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+        return dg.RunRequest(run_key=key, tags=tags)
+
+    merged = merge_ranges(
+        [
+            request("2026-11-26-16:00", "2026-11-27-15:00", "b"),
+            request("2026-11-26-00:00", "2026-11-27-15:00", "a"),
+            request("2026-11-28-00:00", "2026-11-28-01:00", "c"),
+        ]
+    )
+    assert merged == [("2026-11-26-00:00", "2026-11-27-15:00", "a+b"), ("2026-11-28-00:00", "2026-11-28-01:00", "c")]
