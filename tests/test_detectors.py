@@ -270,11 +270,11 @@ def test_impossible_concurrency_more_than_two():
 
 
 def test_impossible_concurrency_must_last():
-    # three calls of 60 s started 25 s apart: all three overlap for 10 s (from 50 s to 60 s)
-    row = concurrency(overlapping(3, gap_s=25, duration=60))["+233540981386"]
-    assert row["metrics"]["seconds_over_limit"] == 10
-    # 26 s apart: 8 s over the limit, within CDR clock error
-    assert concurrency(overlapping(3, gap_s=26, duration=60)) == {}
+    # three calls of 100 s started 20 s apart: all three overlap for 60 s (from 40 s to 100 s)
+    row = concurrency(overlapping(3, gap_s=20, duration=100))["+233540981386"]
+    assert row["metrics"]["seconds_over_limit"] == 60
+    # 21 s apart: 58 s over the limit, within the jitter of CDR times
+    assert concurrency(overlapping(3, gap_s=21, duration=100)) == {}
 
 
 def test_impossible_concurrency_back_to_back_calls_do_not_overlap():

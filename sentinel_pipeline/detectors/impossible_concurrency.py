@@ -17,9 +17,11 @@ of its own. One handset cannot be in three answered calls either; overlaps on a 
 timing artefacts (records closed late, call-waiting and conference legs), not a second line. A cloned
 SIM shows up in several handsets at once; a spoofed CLI on a trunk has no handset at all.
 
-And the number must stay over the limit for at least ``min_seconds_over_limit`` (default 10 s) within the
-hour: CDR times have 1-second resolution and records from different switches are not synchronised to the
-second, so an overlap of a second or two (three 1-second answered calls of a dialler) is not evidence.
+And the number must stay over the limit for at least ``min_seconds_over_limit`` (default 60 s, one billing
+minute) within the hour: CDR times have 1-second resolution, records from different switches are not
+synchronised, and answer/release times carry signalling delays of seconds to tens of seconds, so a short
+overlap (three 1-second answered calls of a dialler, a call released late) is not evidence of a second
+line. A spoofed or cloned number is in several calls for minutes.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ LOOKBACK_HOURS = 3
 class ImpossibleConcurrencyParams:
     max_concurrent_calls: int = 2
     min_lines_at_peak: int = 2
-    min_seconds_over_limit: int = 10
+    min_seconds_over_limit: int = 60
 
 
 def detect_sql(params: ImpossibleConcurrencyParams) -> str:
