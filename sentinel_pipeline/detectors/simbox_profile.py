@@ -62,48 +62,75 @@ def detect_sql(params: SimboxProfileParams, partition_timezone: str = "UTC") -> 
         condition("fixed_location", "distinct_cells", "<=", p.max_cells),
     ])
     return f"""
-with made as (
-    -- calls made by own SIMs (MOC with an IMSI) in each target hour's 24 h window
-    select t.hour as partition_hour, c.a_number, c.b_number, c.imsi, c.imei, c.cell_id, c.duration_s,
-           c.seizure_time, c.hour = t.hour as in_hour,
-           hour(timezone('{tz}', c.seizure_time)) < 6 as at_night
-    from cdrs c join targets t on {in_window(WINDOW_HOURS)}
-    where c.record_type = 'MOC' and c.imsi is not null
+with own_calls as (
+    -- calls made by own SIMs (MOC with an IMSI)
+    select a_number, b_number, imsi, imei, cell_id, duration_s, seizure_time, hour,
+           hour(timezone('{tz}', seizure_time)) < 6 as at_night
+    from cdrs
+    where record_type = 'MOC' and imsi is not null
 ),
-received as (
-    select t.hour as partition_hour, c.b_number as a_number, count(*) as received_calls
-    from cdrs c join targets t on {in_window(WINDOW_HOURS)}
-    where c.record_type = 'MTC'
-    group by all
+activity as (
+    -- calls made and received per number and hour (additive, so the 24 h sums are cheap)
+    select coalesce(m.a_number, r.a_number) as a_number, coalesce(m.hour, r.hour) as hour,
+           coalesce(m.calls, 0) as calls, coalesce(r.received, 0) as received
+    from (select a_number, hour, count(*) as calls from own_calls group by all) m
+    full join (select b_number as a_number, hour, count(*) as received
+               from cdrs where record_type = 'MTC' group by all) r
+      using (a_number, hour)
+),
+rolling as (
+    select a_number, hour, calls as calls_in_hour,
+        sum(calls) over past_day as calls_24h,
+        sum(received) over past_day as received_24h
+    from activity
+    window past_day as (partition by a_number order by hour
+                        range between interval {WINDOW_HOURS - 1} hours preceding and current row)
+),
+candidates as (
+    -- SIMs active in a target hour that pass the volume gate and make (almost) no incoming calls:
+    -- the only ones worth the distinct counts below
+    select t.hour as partition_hour, r.a_number, r.received_24h as received_calls
+    from rolling r join targets t on r.hour = t.hour
+    where r.calls_in_hour > 0
+      and r.calls_24h >= {p.min_distinct_destinations}
+      and r.received_24h <= {p.max_incoming_ratio} * r.calls_24h
+),
+multi_sim_imeis as (
+    -- handsets seen with several IMSIs anywhere in the data read: a superset of every window's
+    select imei from (select distinct imei, imsi from own_calls where imei is not null)
+    group by imei having count(*) >= 2
 ),
 imei_sims as (
-    select partition_hour, imei, count(distinct imsi) as imsis
-    from made where imei is not null
+    select t.hour as partition_hour, c.imei, count(distinct c.imsi) as imsis
+    from own_calls c join targets t on {in_window(WINDOW_HOURS)}
+    where c.imei in (select imei from multi_sim_imeis)
     group by all
 ),
 sims as (
-    select m.partition_hour, m.a_number,
+    select k.partition_hour, k.a_number, any_value(k.received_calls) as received_calls,
         count(*) as calls,
-        count(distinct m.b_number) as distinct_destinations,
-        count(distinct m.cell_id) as distinct_cells,
-        count(*) filter (where m.at_night) as night_calls,
-        round(avg(m.duration_s), 2) as avg_duration_s,
+        count(distinct c.b_number) as distinct_destinations,
+        count(distinct c.cell_id) as distinct_cells,
+        count(*) filter (where c.at_night) as night_calls,
+        round(avg(c.duration_s), 2) as avg_duration_s,
         max(coalesce(i.imsis, 1)) as max_imsis_per_imei,
-        list(distinct m.imei) filter (where i.imsis >= {p.min_imsis_per_imei}) as shared_imeis,
-        bool_or(m.in_hour) as active_in_hour,
-        min(m.seizure_time) as first_seen,
-        max(m.seizure_time) as last_seen
-    from made m left join imei_sims i using (partition_hour, imei)
+        list(distinct c.imei) filter (where i.imsis >= {p.min_imsis_per_imei}) as shared_imeis,
+        min(c.seizure_time) as first_seen,
+        max(c.seizure_time) as last_seen
+    from candidates k
+    join own_calls c
+      on c.a_number = k.a_number
+     and c.hour > k.partition_hour - interval {WINDOW_HOURS} hours and c.hour <= k.partition_hour
+    left join imei_sims i on i.partition_hour = k.partition_hour and i.imei = c.imei
     group by all
 ),
 sim_profiles as (
-    select s.*,
-        coalesce(r.received_calls, 0) as received_calls,
-        round(coalesce(r.received_calls, 0) / s.calls, 4) as incoming_ratio,
-        round(s.distinct_destinations / s.calls, 4) as fresh_ratio,
-        round(s.night_calls / s.calls, 4) as night_share
-    from sims s left join received r using (partition_hour, a_number)
-    where s.active_in_hour and s.distinct_destinations >= {p.min_distinct_destinations}
+    select *,
+        round(received_calls / calls, 4) as incoming_ratio,
+        round(distinct_destinations / calls, 4) as fresh_ratio,
+        round(night_calls / calls, 4) as night_share
+    from sims
+    where distinct_destinations >= {p.min_distinct_destinations}
 ),
 sim_signals as (
     select *,
@@ -117,22 +144,27 @@ sim_signals as (
 ),
 imeis as (
     -- per handset carrying several SIMs: the SIMs' calls together
-    select m.partition_hour, m.imei, any_value(i.imsis) as imsis,
+    select i.partition_hour, i.imei, i.imsis,
         count(*) as calls,
-        count(distinct m.b_number) as distinct_destinations,
-        count(distinct m.cell_id) as distinct_cells,
-        list(distinct m.a_number order by m.a_number) as msisdns,
-        bool_or(m.in_hour) as active_in_hour,
-        min(m.seizure_time) as first_seen,
-        max(m.seizure_time) as last_seen
-    from made m join imei_sims i using (partition_hour, imei)
+        count(distinct c.b_number) as distinct_destinations,
+        count(distinct c.cell_id) as distinct_cells,
+        list(distinct c.a_number order by c.a_number) as msisdns,
+        bool_or(c.hour = i.partition_hour) as active_in_hour,
+        min(c.seizure_time) as first_seen,
+        max(c.seizure_time) as last_seen
+    from imei_sims i
+    join own_calls c
+      on c.imei = i.imei
+     and c.hour > i.partition_hour - interval {WINDOW_HOURS} hours and c.hour <= i.partition_hour
     where i.imsis >= {p.min_imsis_per_imei}
     group by all
 ),
 imei_profiles as (
     select i.*,
-        (select coalesce(sum(r.received_calls), 0) from received r
-         where r.partition_hour = i.partition_hour and list_contains(i.msisdns, r.a_number)) as received_calls
+        (select count(*) from cdrs r
+         where r.record_type = 'MTC' and list_contains(i.msisdns, r.b_number)
+           and r.hour > i.partition_hour - interval {WINDOW_HOURS} hours and r.hour <= i.partition_hour
+        ) as received_calls
     from imeis i
     where i.active_in_hour and i.distinct_destinations >= {p.min_distinct_destinations}
 )
