@@ -73,7 +73,7 @@ def raw_cdrs_contract(context: dg.AssetCheckExecutionContext, sentinel: Sentinel
     from sentinel_pipeline import quality
 
     settings = sentinel.settings()
-    outcomes = [quality.raw_contract(settings, h, RAW_CONTRACT) for h in partition_hours(context)]
+    outcomes = quality.raw_contract(settings, partition_hours(context), RAW_CONTRACT)
     return check_result(context, sentinel, outcomes, severity=dg.AssetCheckSeverity.ERROR, blocking=True,
                         what="raw hours")
 
@@ -85,7 +85,7 @@ def raw_cdrs_plausibility(context: dg.AssetCheckExecutionContext, sentinel: Sent
     from sentinel_pipeline import quality
 
     settings = sentinel.settings()
-    outcomes = [quality.raw_plausibility(settings, h, RAW_PLAUSIBILITY) for h in partition_hours(context)]
+    outcomes = quality.raw_plausibility(settings, partition_hours(context), RAW_PLAUSIBILITY)
     return check_result(context, sentinel, outcomes, severity=dg.AssetCheckSeverity.WARN, blocking=False,
                         what="raw hours")
 
@@ -111,7 +111,7 @@ def caller_features_contract(context: dg.AssetCheckExecutionContext, sentinel: S
     from sentinel_pipeline import quality
 
     settings = sentinel.settings()
-    outcomes = [quality.features_contract(settings, h, FEATURES_CONTRACT) for h in partition_hours(context)]
+    outcomes = quality.features_contract(settings, partition_hours(context), FEATURES_CONTRACT)
     return check_result(context, sentinel, outcomes, severity=dg.AssetCheckSeverity.ERROR, blocking=True,
                         what="feature hours")
 
