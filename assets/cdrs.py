@@ -38,6 +38,9 @@ def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> d
             "rows_accepted": summary.accepted,
             "rows_rejected": summary.rejected,
             "duplicates_dropped": summary.duplicates,
+            # Schema drift and broken files (docs/data-quality.md): shown, never fatal.
+            "ignored_columns": dg.MetadataValue.json(summary.extra_columns),
+            "files_read_line_by_line": dg.MetadataValue.json(summary.read_line_by_line),
             "seconds": round(summary.seconds, 2),
             "rows_per_second": round(summary.rows_read / summary.seconds) if summary.seconds else 0,
             "reject_reasons": dg.MetadataValue.md(

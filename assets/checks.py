@@ -9,6 +9,7 @@ expectations and sample failing values as metadata (the UI's check view), and is
 """
 
 import warnings
+from datetime import timedelta, timezone
 
 import dagster as dg
 
@@ -16,7 +17,7 @@ from assets.alerts import alerts
 from assets.cdrs import raw_cdrs
 from assets.detections import DETECTION_ASSETS
 from assets.features import caller_features
-from assets.partitions import hourly_partitions, partition_hours
+from assets.partitions import hourly_partitions, partition_hours, partition_key_for
 from resources import SentinelResource
 
 # Partitioned asset checks are a Dagster preview feature; they are what lets a check see its hours.
@@ -158,3 +159,22 @@ ASSET_CHECKS = [
     *(detections_check(a) for a in DETECTION_ASSETS),
     alerts_contract,
 ]
+
+
+# A stopped feed sends no files, so no landing-sensor run would cover its silent hours: every hour, this
+# schedule builds raw_cdrs for the hour that ended 20 minutes ago and runs its checks, volume included.
+feed_watch_job = dg.define_asset_job(
+    "feed_watch",
+    selection=dg.AssetSelection.assets(raw_cdrs),
+    partitions_def=hourly_partitions,
+    description="raw_cdrs and its checks for the last complete hour: catches a stopped feed.",
+    tags={"sentinel/pipeline": "feed_watch"},
+)
+
+
+@dg.schedule(job=feed_watch_job, cron_schedule="20 * * * *", default_status=dg.DefaultScheduleStatus.RUNNING)
+def feed_watch(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Checks the volume of the hour that ended 20 minutes ago, whether or not any file arrived for it."""
+    ended = context.scheduled_execution_time.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    key = partition_key_for(ended - timedelta(hours=1))
+    return dg.RunRequest(run_key=f"feed_watch:{key}", partition_key=key)

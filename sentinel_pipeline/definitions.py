@@ -7,7 +7,7 @@ import dagster as dg
 from assets.alerts import alerts
 from assets.automation import FOLLOW_UPSTREAM, automation_sensor
 from assets.cdrs import raw_cdrs
-from assets.checks import ASSET_CHECKS
+from assets.checks import ASSET_CHECKS, feed_watch, feed_watch_job
 from assets.detections import DETECTION_ASSETS
 from assets.features import caller_features
 from assets.reference import REFERENCE_ASSETS
@@ -23,7 +23,8 @@ derived = dg.map_asset_specs(
 defs = dg.Definitions(
     assets=[raw_cdrs, *REFERENCE_ASSETS, *derived],
     asset_checks=ASSET_CHECKS,
-    jobs=[cdr_pipeline_job],
+    jobs=[cdr_pipeline_job, feed_watch_job],
+    schedules=[feed_watch],
     sensors=[landing_files, automation_sensor],
     resources={"sentinel": SentinelResource()},
     # Steps run in the run's own process: one import of Dagster and great-expectations per run instead of

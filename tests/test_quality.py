@@ -167,3 +167,11 @@ def test_checks_run_over_a_range_and_pass_on_clean_data(settings, conn):
         "select count(distinct partition_hour) from sentinel.dq_results where check_name = %s", [RAW_CONTRACT]
     ).fetchone()
     assert hours == 3
+
+
+def test_the_feed_watch_schedule_checks_the_hour_that_just_ended():
+    from assets.checks import feed_watch
+
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 26, 11, 20, tzinfo=timezone.utc))
+    request = feed_watch(context)
+    assert request.partition_key == KEY and request.run_key == f"feed_watch:{KEY}"
