@@ -166,7 +166,6 @@ ASSET_CHECKS = [
 feed_watch_job = dg.define_asset_job(
     "feed_watch",
     selection=dg.AssetSelection.assets(raw_cdrs),
-    partitions_def=hourly_partitions,
     description="raw_cdrs and its checks for the last complete hour: catches a stopped feed.",
     tags={"sentinel/pipeline": "feed_watch"},
 )

@@ -328,7 +328,7 @@ select
     record_id,
     seizure_ts as seizure_time,
     answer_ts as answer_time,
-    cast(duration_int as integer) as duration_s,
+    try_cast(duration_int as integer) as duration_s,  -- a rejected absurd value may not fit
     a_e164 as a_number,
     a_number as a_number_raw,
     coalesce(regexp_full_match(a_e164, '\\+[1-9][0-9]{{6,14}}'), false) as a_valid,

@@ -39,7 +39,7 @@ def corpus() -> dict[str, bytes]:
         ).encode(),
         "durations.csv": (
             HEADER + good("du1") + "du2,2026-11-26T10:00:00Z,-1,0803,0806\n"
-            + "du3,2026-11-26T10:00:00Z,999999999,0803,0806\n"
+            + "du3,2026-11-26T10:00:00Z,999999999,0803,0806\n" + "du4,2026-11-26T10:00:00Z,8031234567,0803,0806\n"
         ).encode(),
         "times.csv": (
             HEADER + good("ti1") + "ti2,2099-01-01T00:00:00Z,5,0803,0806\n" + "ti3,1970-01-01T00:00:00Z,5,0803,0806\n"
@@ -140,6 +140,7 @@ def test_every_bad_input_is_accepted_rejected_or_quarantined(settings, conn):
     assert reasons(conn, "durations.csv") == {
         3: "duration_s is negative: -1",
         4: "duration_s is over 86400 (24 h): 999999999",
+        5: "duration_s is over 86400 (24 h): 8031234567",  # too big for the column's type: no crash
     }
     times = reasons(conn, "times.csv")
     assert times[3].startswith("seizure_time is more than 1 day in the future")
