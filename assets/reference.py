@@ -2,7 +2,10 @@
 
 Each observation reports the file's SHA-256 as its data version, so a changed file marks every detector
 that reads it as stale in the lineage (Dagster's "upstream data version changed"); the detectors also
-record the versions they used in each detection's evidence. Observing validates the whole directory,
+record the versions they used in each detection's evidence. Observe them from the UI ("Observe sources")
+after changing a file; they are not observed on a timer, because whether an unchanged observation counts
+as an upstream update for the automation sensor (assets/automation.py) would decide between nothing and
+re-running every detector's recent hours every few minutes. Observing validates the whole directory,
 so a malformed file fails the observation with the file and line in the message.
 """
 
