@@ -58,6 +58,8 @@ def evaluate(settings: Settings, sentinel: SentinelResource, cursor: str | None,
         outcome = landing.register_landed_files(settings, conn, state.get("waiting", {}))
     for f, reason in outcome.quarantined:
         (log.warning if log else print)(f"quarantined {f.path}: {reason}")
+    for path, columns in outcome.extra_columns.items():
+        (log.info if log else print)(f"{path}: ignored columns not in its layout: {', '.join(columns)}")
     identities = sorted(f.identity for f, _, _ in outcome.registered) + sorted(f.identity for f, _ in outcome.quarantined)
     reason = hashlib.sha1(json.dumps(identities).encode()).hexdigest()[:16]
     requests = run_requests_for(outcome.hours, settings, reason, log)
