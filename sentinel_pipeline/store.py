@@ -109,35 +109,35 @@ cases as (
     from ranked
     where by_score = 1
 ),
-previous as (
-    -- those subjects' cases as they stood before this statement
-    select a.subject_type, a.subject, a.alert_id, a.severity, a.status, a.last_seen
-    from sentinel.alerts a
-    where a.detector = %(detector)s
-      and (a.subject_type, a.subject) in (select subject_type, subject from touched)
-),
 lifecycle as (
-    -- what this refresh means for each case (docs/analysts.md, "Lifecycle"):
+    -- what this refresh means for each case (docs/analysts.md, "Lifecycle"), from the case as it stood
+    -- before this statement (every part of one statement reads the same snapshot):
     --   new       no case yet, and the subject is not whitelisted;
     --   reopened  a closed or false_positive (no longer whitelisted) case with activity after its last_seen;
     --   escalated an open/investigating/confirmed case whose severity rose, or a confirmed case with
     --             activity after its last_seen (the fraud goes on);
-    --   null      nothing to tell anyone: a fact changed or the subject is whitelisted.
+    --   null      nothing to tell anyone: only facts changed, or the subject is whitelisted.
+    -- A new case takes its alert_id here, so that its notification needs no join with the insert's result.
+    -- (Joins here are with tables, by their unique indexes, never CTE with CTE: a fresh database without
+    -- statistics must not get a nested loop over two CTEs of 50,000 rows.)
     select c.*,
-           p.alert_id is null  as is_new,
-           s.subject is not null as suppressed,
-           p.severity as previous_severity,
+           coalesce(p.alert_id, nextval(pg_get_serial_sequence('sentinel.alerts', 'alert_id'))) as alert_id,
+           p.status      as previous_status,
+           p.severity    as previous_severity,
+           p.detected_at as previous_detected_at,
+           s.suppression_id is not null as suppressed,
            case
-               when s.subject is not null then null
+               when s.suppression_id is not null then null
                when p.alert_id is null then 'new'
                when p.status in ('closed', 'false_positive') and c.last_seen > p.last_seen then 'reopened'
                when p.status in ('open', 'investigating', 'confirmed') and c.severity > p.severity then 'escalated'
                when p.status = 'confirmed' and c.last_seen > p.last_seen then 'escalated'
            end as event
     from cases c
-    left join previous p on (p.subject_type, p.subject) = (c.subject_type, c.subject)
+    left join sentinel.alerts p
+           on p.detector = c.detector and p.subject_type = c.subject_type and p.subject = c.subject
     left join sentinel.suppressions s
-           on (s.detector, s.subject_type, s.subject) = (c.detector, c.subject_type, c.subject)
+           on s.detector = c.detector and s.subject_type = c.subject_type and s.subject = c.subject
           and s.lifted_at is null
 ),
 upserted as (
@@ -145,13 +145,16 @@ upserted as (
     -- and the event (passed in excluded.last_event) reopens or re-queues the case; otherwise the
     -- analysts' triage fields keep their values.
     insert into sentinel.alerts as a
-           (detector, subject_type, subject, severity, score, first_seen, last_seen, evidence,
+           (alert_id, detector, subject_type, subject, severity, score, first_seen, last_seen, evidence,
             status, last_event, last_event_at)
-    select detector, subject_type, subject, severity, score, first_seen, last_seen, evidence,
+    select alert_id, detector, subject_type, subject, severity, score, first_seen, last_seen, evidence,
            case when suppressed then 'false_positive' else 'open' end,
            event,
            case when event is not null then now() end
     from lifecycle
+    -- Sorting makes lifecycle read all of its rows before the first insert: a lookup of sentinel.alerts
+    -- planned as a scan of an (at planning time) empty table must not rescan the pages being inserted.
+    order by alert_id
     on conflict (detector, subject_type, subject) do update
        set severity      = excluded.severity,
            score         = excluded.score,
@@ -168,29 +171,27 @@ upserted as (
        where (a.severity, a.score, a.first_seen, a.last_seen, a.evidence)
              is distinct from
              (excluded.severity, excluded.score, excluded.first_seen, excluded.last_seen, excluded.evidence)
-    returning a.alert_id, a.detector, a.subject_type, a.subject, a.severity, a.score, a.status,
-              a.first_seen, a.last_seen, a.detected_at,
-              (xmax = 0) as inserted  -- xmax is 0 for a freshly inserted row version
+    returning (xmax = 0) as inserted  -- xmax is 0 for a freshly inserted row version
 ),
 notified as (
-    -- one NOTIFY per new, reopened or escalated case; delivered when the transaction commits
+    -- one NOTIFY per new, reopened or escalated case (an event implies a changed fact, so its row is
+    -- written above); delivered when the transaction commits, dropped if it rolls back
     select pg_notify(%(channel)s, json_build_object(
-               'event',             l.event,
-               'alert_id',          u.alert_id,
-               'detector',          u.detector,
-               'subject_type',      u.subject_type,
-               'subject',           u.subject,
-               'severity',          u.severity,
-               'previous_severity', l.previous_severity,
-               'score',             u.score,
-               'status',            u.status,
-               'first_seen',        u.first_seen,
-               'last_seen',         u.last_seen,
-               'detected_at',       u.detected_at
+               'event',             event,
+               'alert_id',          alert_id,
+               'detector',          detector,
+               'subject_type',      subject_type,
+               'subject',           subject,
+               'severity',          severity,
+               'previous_severity', previous_severity,
+               'score',             score,
+               'status',            case when event in ('new', 'reopened') then 'open' else previous_status end,
+               'first_seen',        first_seen,
+               'last_seen',         last_seen,
+               'detected_at',       coalesce(previous_detected_at, now())
            )::text)
-    from upserted u
-    join lifecycle l on (l.subject_type, l.subject) = (u.subject_type, u.subject)
-    where l.event is not null
+    from lifecycle
+    where event is not null
 )
 select count(*) filter (where inserted)     as new,
        count(*) filter (where not inserted) as updated,
