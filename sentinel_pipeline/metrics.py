@@ -107,21 +107,34 @@ class SentinelCollector:
     """A prometheus_client collector that queries PostgreSQL on every collect()."""
 
     def __init__(self, settings: Settings):
+        from psycopg_pool import ConnectionPool
+
+        from sentinel_pipeline import database
+
         self.settings = settings
+        # Scrapes and health probes reuse connections; DATABASE_POOL_MIN_SIZE/MAX_SIZE bound them. The
+        # pool checks a connection before lending it, so a restarted PostgreSQL is picked up again.
+        self.pool = ConnectionPool(
+            database.database_url(settings),
+            min_size=settings.database_pool_min_size,
+            max_size=settings.database_pool_max_size,
+            kwargs={"connect_timeout": health.CONNECT_TIMEOUT_SECONDS},
+            check=ConnectionPool.check_connection,
+            open=False,
+        )
+        self.pool.open(wait=False)
 
     def describe(self):
         return []  # no description pass: registering must not touch the database
 
     def collect(self):
-        from sentinel_pipeline import database
-
         started = time.perf_counter()
         up = GaugeMetricFamily("sentinel_database_up", "1 if this scrape could read Sentinel's PostgreSQL")
         families = []
         try:
-            with database.connect(self.settings, connect_timeout=health.CONNECT_TIMEOUT_SECONDS) as conn:
-                conn.read_only = True
+            with self.pool.connection(timeout=health.CONNECT_TIMEOUT_SECONDS) as conn:
                 with conn.transaction():  # one snapshot for the whole scrape
+                    conn.execute("set transaction read only")
                     families = self._families(conn)
             up.add_metric([], 1)
         except Exception as exc:  # noqa: BLE001 - report the database as down rather than failing the scrape
@@ -238,7 +251,13 @@ class MetricsServer(ThreadingHTTPServer):
     def __init__(self, settings: Settings, host: str = "0.0.0.0", port: int = 9108):
         super().__init__((host, port), _Handler)
         self.settings = settings
-        self.registry = build_registry(settings)
+        self.collector = SentinelCollector(settings)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self.collector)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.collector.pool.close()
 
     def start_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="sentinel-metrics", daemon=True)
