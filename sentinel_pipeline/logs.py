@@ -16,6 +16,9 @@ from sentinel_pipeline.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+# Libraries that narrate their internals at INFO; they speak at WARNING unless LOG_LEVEL=DEBUG.
+CHATTY_LIBRARIES = ("great_expectations", "pgserver", "alembic", "urllib3", "filelock")
+
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
@@ -71,4 +74,6 @@ def configure_logging(settings: Settings, stream=None) -> logging.Handler:
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
     return handler
