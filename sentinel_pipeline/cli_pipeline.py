@@ -172,28 +172,31 @@ def _demo(args, settings: Settings) -> int:
 
 
 def _print_demo_alerts(settings: Settings, labels_path) -> None:
+    from sentinel_pipeline.cli_alerts import print_table
+
     with database.connect(settings) as conn:
-        rows = conn.execute(
+        cursor = conn.execute(
             """
-            select alert_id, detector, subject, severity::text, score,
-                   evidence ->> 'distinct_destinations', evidence ->> 'avg_duration_s', last_seen
-            from sentinel.alerts
-            order by severity desc, score desc
+            select alert_id, detector, subject_type, subject, severity::text as severity,
+                   round(score::numeric, 2) as score, first_seen, last_seen
+            from sentinel.alerts a
+            order by a.severity desc, a.score desc, a.alert_id
             """
-        ).fetchall()
-    print(f"\n{len(rows)} alerts in sentinel.alerts:")
-    print(f"{'id':>5}  {'detector':<10} {'subject':<16} {'severity':<9} {'score':>5}  {'dests':>5} {'avg s':>6}")
-    for alert_id, detector, subject, severity, score, dests, avg, _ in rows[:25]:
-        print(f"{alert_id:>5}  {detector:<10} {subject:<16} {severity:<9} {score:>5.2f}  {dests or '':>5} {avg or '':>6}")
-    if len(rows) > 25:
-        print(f"  ... and {len(rows) - 25} more")
+        )
+        columns = [c.name for c in cursor.description]
+        rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
+    print(f"\n{len(rows)} alerts in sentinel.alerts, worst first:")
+    print_table(rows[:30], columns)
+    if len(rows) > 30:
+        print(f"... and {len(rows) - 30} more: sentinel alerts list --limit 100")
     with open(labels_path, newline="") as fh:
         injected = {r["subject"] for r in csv.DictReader(fh) if r["fraud_type"] == "simbox_sdhf"}
-    found = {subject for _, detector, subject, *_ in rows if detector == "sdhf"}
+    found = {r["subject"] for r in rows if r["detector"] == "sdhf"}
     print(
         f"\nSDHF: {len(injected & found)} of {len(injected)} injected SDHF SIM boxes alerted; "
         f"{len(found - injected)} other numbers alerted."
     )
+    print(f"Precision and recall of every detector: sentinel evaluate --labels {labels_path}")
     print(f"Query them: psql \"{database.database_url(settings)}\" -c 'select * from sentinel.alerts'")
     print("Open the Dagster UI: make dev")
 
