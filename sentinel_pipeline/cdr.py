@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -443,7 +444,7 @@ def with_file_rows(
         except duckdb.Error as exc:
             if layout.format != "csv":
                 raise UnreadableFile(path, f"cannot be read as {layout.format}: {str(exc).splitlines()[0]}") from None
-    layout, sql = read_file_sql(con, path, file_id, settings, lenient=True)
+        layout, sql = read_file_sql(con, path, file_id, settings, lenient=True)
     try:
         return layout, run(sql)
     finally:
@@ -461,6 +462,8 @@ def count_lines(path: Path) -> int:
             last = chunk[-1:]
     return lines + (last != b"\n")
 
+
+_TABLE_NUMBERS = itertools.count()
 
 # The line-by-line reader's extra columns (names no CDR layout uses).
 LINE_COLUMN, ERROR_COLUMN, RAW_COLUMN = "__sentinel_line", "__sentinel_error", "__sentinel_raw"
@@ -527,17 +530,18 @@ def lenient_table(con: duckdb.DuckDBPyConnection, path: Path, layout: FileLayout
 
     names, delimiter = _read_header(path)
     width = len(names)
+    # Python only finds the broken lines; DuckDB splits the good ones into fields (fast). A line with
+    # quotes is split by Python's csv module, which knows the quoting rules.
     lines: list[int] = []
     errors: list[str | None] = []
-    raws: list[str | None] = []
-    values: list[list[str | None]] = [[] for _ in names]
+    raws: list[str] = []
+    parsed: list[list[str] | None] = []
 
-    def add(line: int, reason: str | None, raw: str, record: list[str] | None) -> None:
+    def add(line: int, reason: str | None, raw: str, record: list[str] | None = None) -> None:
         lines.append(line)
         errors.append(reason)
-        raws.append(raw[:MAX_RAW_CHARS])
-        for i, column in enumerate(values):
-            column.append(record[i] if record else None)
+        raws.append(raw if reason is None else raw[:MAX_RAW_CHARS])
+        parsed.append(record)
 
     csv.field_size_limit(MAX_LINE_BYTES)
     try:
@@ -553,36 +557,52 @@ def lenient_table(con: duckdb.DuckDBPyConnection, path: Path, layout: FileLayout
                     head = chunk[:MAX_RAW_CHARS].decode("utf-8", errors="replace")
                     while chunk and not chunk.endswith(b"\n"):  # skip the rest of the line
                         chunk = fh.readline(MAX_LINE_BYTES + 1)
-                    add(n, f"line longer than {MAX_LINE_BYTES} bytes", head, None)
+                    add(n, f"line longer than {MAX_LINE_BYTES} bytes", head)
+                    continue
+                if not chunk.strip():  # ASCII white space only: a blank line is not a record
                     continue
                 text, utf8 = _decode(chunk)
                 text = text.rstrip("\r\n")
-                if not text.strip():
-                    continue  # a blank line is not a record
                 if not utf8:
-                    add(n, "line is not valid UTF-8", text, None)
+                    add(n, "line is not valid UTF-8", text)
                     continue
-                try:
-                    record = next(csv.reader([text], delimiter=delimiter, strict=True))
-                except csv.Error as exc:
-                    add(n, f"malformed CSV: {exc}", text, None)
-                    continue
-                if len(record) != width:
-                    add(n, f"wrong number of fields: expected {width}, got {len(record)}", text, None)
+                record = None
+                if '"' not in text and "\r" not in text:  # most lines: nothing for csv to unquote
+                    fields = text.count(delimiter) + 1
+                else:
+                    try:
+                        record = next(csv.reader([text], delimiter=delimiter, strict=True))
+                    except csv.Error as exc:
+                        add(n, f"malformed CSV: {exc}", text)
+                        continue
+                    fields = len(record)
+                if fields != width:
+                    add(n, f"wrong number of fields: expected {width}, got {fields}", text)
                     continue
                 add(n, None, text, record)
     except (OSError, EOFError) as exc:
         raise UnreadableFile(path, _io_reason(exc)) from None
 
     columns = _unique_names(names)
-    table = pa.table(
-        {**{c: pa.array(v, pa.string()) for c, v in zip(columns, values)},
-         LINE_COLUMN: pa.array(lines, pa.int64()), ERROR_COLUMN: pa.array(errors, pa.string()),
-         RAW_COLUMN: pa.array(raws, pa.string())}
-    )
-    name = f"lenient_{abs(file_id)}_{id(table)}"
+    table = pa.table({
+        LINE_COLUMN: pa.array(lines, pa.int64()),
+        ERROR_COLUMN: pa.array(errors, pa.string()),
+        RAW_COLUMN: pa.array(raws, pa.string()),
+        "__sentinel_fields": pa.array(parsed, pa.list_(pa.string())),
+    })
+    name = f"lenient_{abs(file_id)}_{next(_TABLE_NUMBERS)}"
     con.register(f"{name}_arrow", table)
-    con.execute(f"create temp table {name} as select * from {name}_arrow")
+    split = f"string_split({RAW_COLUMN}, {_sql_string(delimiter)})"
+    parts = ", ".join(
+        f"case when {ERROR_COLUMN} is null then parts[{i + 1}] end as {_ident(c)}" for i, c in enumerate(columns)
+    )
+    con.execute(
+        f"""
+        create temp table {name} as
+        select {parts}, {LINE_COLUMN}, {ERROR_COLUMN}, {RAW_COLUMN}
+        from (select *, coalesce(__sentinel_fields, {split}) as parts from {name}_arrow)
+        """
+    )
     con.unregister(f"{name}_arrow")
     renamed = dict(zip(names, columns))
     return FileLayout(

@@ -48,7 +48,7 @@ def _read_like_the_sensor(path: Path, settings: Settings) -> list[tuple]:
     return result
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(_line, max_size=12), trailing_newline=st.booleans())
 def test_the_parser_never_crashes_and_every_line_is_accepted_or_rejected(lines, trailing_newline):
     with tempfile.TemporaryDirectory() as tmp:
