@@ -15,6 +15,7 @@ Print the SQL for one hour to read or run it by hand:
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from sentinel_pipeline.settings import Settings
 
 ASSET = "caller_features"
 SHORT_CALL_SECONDS = 10
+# Memory one raw row costs the feature query at its peak (measured on 10M generated CDRs; generous).
+BYTES_PER_ROW = 1_000
 
 ADDITIVE = ("calls", "answered_calls", "total_duration_s", "short_calls", "night_calls", "received_calls")
 # feature -> the column whose distinct values it counts
@@ -64,9 +67,12 @@ def _distinct_window(name: str, w: int) -> str:
 )"""
 
 
-def features_sql(raw: str, hours: list[datetime], settings: Settings) -> str:
+def features_sql(raw: str, hours: list[datetime], settings: Settings, chunk: tuple[int, int] = (0, 1)) -> str:
     """SQL for the features of ``hours`` from the relation ``raw`` (e.g. ``read_parquet([...])``): the
     raw_cdrs rows of those hours and of the longest window before them.
+
+    ``chunk`` = (i, n) keeps the numbers whose hash is i modulo n: features are per number, so n chunks
+    computed one after the other give the same rows as one pass, in about 1/n of the memory.
 
     Numbers are grouped by a 64-bit hash of their text (``caller_key``): the same grouping, and far
     cheaper for DuckDB to sort and partition than text.
@@ -79,6 +85,7 @@ def features_sql(raw: str, hours: list[datetime], settings: Settings) -> str:
     # ``raw`` is read twice rather than through a shared CTE, which DuckDB would materialise in full.
     hour = cdr.hour_sql("seizure_time", settings)
 
+    in_chunk = f"% {chunk[1]} = {chunk[0]}"
     ctes = [_window(w) for w in windows] + [_distinct_window(n, w) for w in windows for n in DISTINCT]
     by_hour = [
         f"{name}_by_hour as (\n    select distinct caller_key, hour, hash({column}) as value\n"
@@ -100,7 +107,7 @@ with made as (
     select hash(a_number) as caller_key, a_number as caller, b_number as callee, {hour} as hour,
            seizure_time, duration_s, answer_time is not null or duration_s > 0 as answered, cell_id
     from {raw}
-    where record_type in ({originating})
+    where record_type in ({originating}) and hash(a_number) {in_chunk}
 ),
 hourly as (
     select caller_key, hour,
@@ -117,7 +124,7 @@ hourly as (
 received as (
     select hash(b_number) as caller_key, {hour} as hour, count(*) as received_calls
     from {raw}
-    where record_type = 'MTC'
+    where record_type = 'MTC' and hash(b_number) {in_chunk}
     group by all
 ),
 -- One row per calling number and hour in which it made or received calls.
@@ -151,6 +158,7 @@ class FeatureSummary:
     hours: int
     callers: int
     rows: int
+    chunks: int
     seconds: float
 
 
@@ -169,16 +177,37 @@ def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSum
     else:  # nothing ingested in the window yet: the same columns, no rows
         con.execute(f"create temp table no_raw ({cdr.NORMALISED_SCHEMA})")
         raw = "no_raw"
-    con.execute(f"create temp table features as {features_sql(raw, hours, settings)}")
+    chunks = _chunks_for(con, raw, settings)
+    for i in range(chunks):
+        sql = features_sql(raw, hours, settings, (i, chunks))
+        con.execute(f"create temp table features as {sql}" if i == 0 else f"insert into features {sql}")
     for hour in hours:
         lake.write_parquet(
             con,
-            f"select * from features where hour = timestamptz '{hour.isoformat()}' order by caller",
+            f"select * from features where hour = timestamptz '{hour.isoformat()}'",
             lake.hour_path(settings.lake_dir, ASSET, hour),
         )
     rows, callers = con.execute("select count(*), count(distinct caller) from features").fetchone()
     con.close()
-    return FeatureSummary(len(hours), callers, rows, time.perf_counter() - started)
+    return FeatureSummary(len(hours), callers, rows, chunks, time.perf_counter() - started)
+
+
+def _chunks_for(con, raw: str, settings: Settings) -> int:
+    """How many chunks keep each pass within the DuckDB memory limit."""
+    (rows,) = con.execute(f"select count(*) from {raw}").fetchone()
+    rows_per_chunk = max(100_000, _bytes(settings.duckdb_memory_limit) // BYTES_PER_ROW)
+    return max(1, -(-rows // rows_per_chunk))
+
+
+def _bytes(size: str) -> int:
+    """'4GB', '512MiB', '2 GB' -> bytes."""
+    units = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+    match = re.fullmatch(r"([0-9.]+)\s*([KMGT]?I?B)", size.strip().upper())
+    if not match or match.group(2) not in units:
+        raise ValueError(f"SENTINEL_DUCKDB_MEMORY_LIMIT: cannot read {size!r} (e.g. 4GB, 512MB)")
+    return int(float(match.group(1)) * units[match.group(2)])
+
 
 if __name__ == "__main__":
     hour = datetime.fromisoformat(sys.argv[1])

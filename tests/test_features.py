@@ -73,3 +73,25 @@ def test_hours_without_calls_get_an_empty_file(tmp_path):
     summary = features.build_feature_hours(settings, [T0])
     assert summary.rows == 0
     assert read_features(settings, T0) == {}
+
+
+def test_chunked_passes_give_the_same_features(tmp_path, monkeypatch):
+    """Splitting the work by number (as a small memory limit does) must not change any feature."""
+    calls = [(f"+A{i % 7}", f"+B{i % 13}", i * 7 % 1500, i % 40, "MOC", f"c{i % 3}") for i in range(400)]
+    calls += [(f"+B{i % 13}", f"+A{i % 7}", i * 11 % 1500, 5, "MTC", "c1") for i in range(100)]
+    hours = [T0 + timedelta(hours=h) for h in range(25)]
+    results = []
+    for chunks in (1, 5):
+        settings = Settings.from_env({"SENTINEL_HOME": str(tmp_path / str(chunks))})
+        write_raw(settings, calls)
+        monkeypatch.setattr(features, "_chunks_for", lambda *_, n=chunks: n)
+        assert features.build_feature_hours(settings, hours).chunks == chunks
+        results.append({h: read_features(settings, h) for h in hours})
+    assert results[0] == results[1] and any(results[0].values())
+
+
+def test_the_memory_limit_sets_the_number_of_chunks():
+    con = duckdb.connect()
+    con.execute("create table raw as select range as i from range(2_500_000)")
+    assert features._chunks_for(con, "raw", Settings.from_env({"SENTINEL_DUCKDB_MEMORY_LIMIT": "4GB"})) == 1
+    assert features._chunks_for(con, "raw", Settings.from_env({"SENTINEL_DUCKDB_MEMORY_LIMIT": "1GB"})) == 3
