@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets.partitions import hourly_partitions, partition_hours
 from resources import SentinelResource
-from sentinel_pipeline import ingest
+from sentinel_pipeline import ingest, registry
 
 
 @dg.asset(
@@ -24,6 +24,7 @@ def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> d
     hours = partition_hours(context)
     with sentinel.postgres() as conn:
         summary = ingest.build_raw_hours(settings, conn, hours)
+        quarantined = registry.recent_quarantine(conn)
     context.log.info(
         f"{summary.hours_written}/{summary.hours} hours rebuilt from {summary.files} files: "
         f"{summary.accepted} accepted, {summary.rejected} rejected, {summary.duplicates} duplicates"
@@ -41,6 +42,11 @@ def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> d
             # Schema drift and broken files (docs/data-quality.md): shown, never fatal.
             "ignored_columns": dg.MetadataValue.json(summary.extra_columns),
             "files_read_line_by_line": dg.MetadataValue.json(summary.read_line_by_line),
+            "quarantined_files": dg.MetadataValue.md(
+                "| file | reason | seen |\n|---|---|---|\n"
+                + "\n".join(f"| {p} | {r} | {t:%Y-%m-%d %H:%M} |" for p, r, t in quarantined)
+                if quarantined else "none waiting to be fixed"
+            ),
             "seconds": round(summary.seconds, 2),
             "rows_per_second": round(summary.rows_read / summary.seconds) if summary.seconds else 0,
             "reject_reasons": dg.MetadataValue.md(

@@ -132,3 +132,22 @@ def save_raw_partitions(
             """,
             facts,
         )
+
+
+def recent_quarantine(conn: psycopg.Connection, limit: int = 20) -> list[tuple[str, str, datetime]]:
+    """(path, reason, registered_at) of the newest quarantined files that were not fixed since (no
+    later version of the same path is registered)."""
+    return conn.execute(
+        """
+        select q.path, q.reason, q.registered_at
+        from sentinel.landed_files q
+        where q.status = 'quarantined'
+          and not exists (
+              select 1 from sentinel.landed_files f
+              where f.path = q.path and f.file_id > q.file_id and f.status <> 'quarantined'
+          )
+        order by q.file_id desc
+        limit %s
+        """,
+        [limit],
+    ).fetchall()

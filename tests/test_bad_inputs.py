@@ -228,3 +228,24 @@ def test_quarantined_files_and_rejects_show_in_the_cli(settings, conn, capsys):
     assert sentinel_main(["files", "rejects", "wrong_field_count.csv"]) == 0
     out = capsys.readouterr().out
     assert "wrong number of fields: expected 5, got 4" in out and "fc2,2026-11-26T10:00:00Z,5,0803" in out
+
+
+def test_quarantined_files_show_in_the_raw_cdrs_metadata_until_fixed(settings, conn):
+    import dagster as dg
+
+    from assets.cdrs import raw_cdrs
+    from resources import SentinelResource
+    from sentinel_pipeline import registry
+
+    settings.landing_dir.mkdir(parents=True)
+    (settings.landing_dir / "late.csv").write_text(HEADER)
+    (settings.landing_dir / "ok.csv").write_text(HEADER + good("k1"))
+    register(settings, conn)
+    result = dg.materialize([raw_cdrs], partition_key="2026-11-26-10:00", resources={"sentinel": SentinelResource()})
+    (event,) = result.get_asset_materialization_events()
+    table = event.materialization.metadata["quarantined_files"].value
+    assert "late.csv" in table and "header but no rows" in table
+
+    (settings.landing_dir / "late.csv").write_text(HEADER + good("k2"))  # fixed and dropped again
+    register(settings, conn)
+    assert registry.recent_quarantine(conn) == []
