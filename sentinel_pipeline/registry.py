@@ -17,6 +17,7 @@ class RegisteredFile:
     layout: str
     hours: list[datetime]
     read_by_line: bool = False  # DuckDB's CSV reader cannot number its lines (cdr.lenient_table)
+    rows_read: int = 0  # records counted at registration
 
 
 def known_identities(conn: psycopg.Connection, paths: Iterable[str]) -> set[tuple[str, int, int]]:
@@ -73,7 +74,7 @@ def register_file(
 def files_for_hours(conn: psycopg.Connection, hours: list[datetime]) -> list[RegisteredFile]:
     rows = conn.execute(
         """
-        select file_id, path, format, layout, hours, read_by_line
+        select file_id, path, format, layout, hours, read_by_line, coalesce(rows_read, 0)
         from sentinel.landed_files
         where status = 'registered' and hours && %s::timestamptz[]
         order by file_id
