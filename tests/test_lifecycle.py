@@ -67,6 +67,8 @@ def test_a_new_alert_is_published_once_and_a_rerun_is_silent(conn, listener):
     assert run(conn, 0, detection(0, "+1", 0.7)) == {"new": 1, "updated": 0}
     (event,) = events(listener)
     a = alert(conn, "+1")
+    # PostgreSQL's JSON drops trailing zeros of fractional seconds; compare the instant, not the text.
+    assert datetime.fromisoformat(event.pop("detected_at")) == a["detected_at"]
     assert event == {
         "event": "new",
         "alert_id": a["alert_id"],
@@ -79,7 +81,6 @@ def test_a_new_alert_is_published_once_and_a_rerun_is_silent(conn, listener):
         "status": "open",
         "first_seen": "2024-03-01T00:05:00+00:00",
         "last_seen": "2024-03-01T00:50:00+00:00",
-        "detected_at": a["detected_at"].astimezone(timezone.utc).isoformat(),
     }
     assert (a["last_event"], a["last_event_at"] is not None) == ("new", True)
 
