@@ -125,6 +125,7 @@ class SimboxProfileConfig(dg.Config):
     min_supporting_signals: int = simbox_profile.SimboxProfileParams.min_supporting_signals
     min_night_share: float = simbox_profile.SimboxProfileParams.min_night_share
     max_avg_duration_s: float = simbox_profile.SimboxProfileParams.max_avg_duration_s
+    min_hours_with_data: int = simbox_profile.SimboxProfileParams.min_hours_with_data
 
 
 @dg.asset(deps=[_raw_window(simbox_profile.WINDOW_HOURS - 1), ref_whitelist], **_detector_asset)

@@ -83,11 +83,11 @@ def main() -> None:
             alerts = conn.execute("select count(*) from sentinel.alerts").fetchone()[0]
 
         print()
-        print(f"{'stage':<22} {'seconds':>8} {'CDRs/s':>12}")
+        print(f"{'stage (asset or asset check)':<56} {'seconds':>8} {'CDRs/s':>12}")
         registration = total - sum(stages.values())
         rows = [("sensor + Dagster", registration), *stages.items(), ("end to end", total)]
         for name, seconds in rows:
-            print(f"{name:<22} {seconds:>8.1f} {n / seconds if seconds else 0:>12,.0f}")
+            print(f"{name:<56} {seconds:>8.1f} {n / seconds if seconds else 0:>12,.0f}")
         print()
         print(f"CDRs: {n:,} generated, {accepted:,} accepted, {rejected:,} rejected; alerts: {alerts:,}")
         print(f"runs: {len(summary.runs)}; peak memory of the pipeline process: {peak_mb:,.0f} MB "

@@ -110,7 +110,13 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, ec
                     "sentinel/trigger": "sentinel process",
                 }
                 echo(f"run {start_key} .. {end_key} ...")
-                run = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+                run = job.execute_in_process(
+                    instance=instance,
+                    tags=tags,
+                    # Dagster's console logger prints every event at DEBUG; follow LOG_LEVEL instead.
+                    run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
+                    raise_on_error=False,
+                )
                 (summary.runs if run.success else summary.failed).append(run.run_id)
                 echo(f"run {start_key} .. {end_key}: {'succeeded' if run.success else 'FAILED'} ({run.run_id})")
             waiting = json.loads(cursor).get("waiting", {})
@@ -154,7 +160,8 @@ def _process(args, settings: Settings) -> int:
 def _demo(args, settings: Settings) -> int:
     from sentinel_pipeline.generator import generate
 
-    start = (datetime.now(timezone.utc) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The last ``hours`` whole hours, as if the switches had been delivering up to now.
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=args.hours)
     labels = settings.home / "demo" / "labels.csv"
     labels.parent.mkdir(parents=True, exist_ok=True)
     print(f"generating {args.hours} h of CDRs from {start:%Y-%m-%d %H:%M} UTC into {settings.landing_dir}")

@@ -74,6 +74,11 @@ def configure_logging(settings: Settings, stream=None) -> logging.Handler:
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in CHATTY_LIBRARIES:
-        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
+    if level > logging.DEBUG:
+        # A filter on the handler, not logger levels: some of these libraries reset their own levels.
+        handler.addFilter(_quiet_chatty_libraries)
     return handler
+
+
+def _quiet_chatty_libraries(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or not record.name.startswith(CHATTY_LIBRARIES)

@@ -116,7 +116,18 @@ def sim_box(calls=20, distinct=None, received=0, cells=1, imei="358000000000011"
 
 
 def simbox(c: Cdrs, **params) -> dict:
+    # Hand-made sets cover an hour or two; the window-coverage gate has its own test below.
+    params.setdefault("min_hours_with_data", 1)
     return c.detect(simbox_profile.detect_sql(simbox_profile.SimboxProfileParams(**params)))
+
+
+def test_simbox_profile_waits_for_a_window_mostly_covered_by_traffic():
+    c = sim_box(calls=20)
+    assert simbox(c, min_hours_with_data=20) == {}  # only one hour of anyone's traffic: cold start
+    for h in range(1, 20):  # somebody else's calls in 19 earlier hours: 20 hours with data
+        c.add(mobile(900), mobile(901), at=HOUR - timedelta(hours=h), imsi="621300000000900", cell="621-30-9-0")
+    assert e164(SIM) in simbox(c, min_hours_with_data=20)
+    assert simbox(c, min_hours_with_data=21) == {}
 
 
 def test_simbox_profile_destination_gate():

@@ -41,6 +41,9 @@ class SimboxProfileParams:
     min_supporting_signals: int = 2
     min_night_share: float = 0.2
     max_avg_duration_s: float = 10.0
+    # "Receives almost no calls" means nothing over a window that holds an hour or two of data: the
+    # network's traffic must cover most of the window before a profile is judged (cold start, outages).
+    min_hours_with_data: int = 20
 
 
 def detect_sql(params: SimboxProfileParams, partition_timezone: str = "UTC") -> str:
@@ -86,11 +89,19 @@ rolling as (
     window past_day as (partition by a_number order by hour
                         range between interval {WINDOW_HOURS - 1} hours preceding and current row)
 ),
+covered_targets as (
+    -- target hours whose window holds traffic (of anyone) in at least min_hours_with_data hours
+    select t.hour
+    from targets t join (select distinct hour from cdrs) d
+      on d.hour > t.hour - interval {WINDOW_HOURS} hours and d.hour <= t.hour
+    group by t.hour
+    having count(*) >= {p.min_hours_with_data}
+),
 candidates as (
     -- SIMs active in a target hour that pass the volume gate and make (almost) no incoming calls:
     -- the only ones worth the distinct counts below
     select t.hour as partition_hour, r.a_number, r.received_24h as received_calls
-    from rolling r join targets t on r.hour = t.hour
+    from rolling r join covered_targets t on r.hour = t.hour
     where r.calls_in_hour > 0
       and r.calls_24h >= {p.min_distinct_destinations}
       and r.received_24h <= {p.max_incoming_ratio} * r.calls_24h
