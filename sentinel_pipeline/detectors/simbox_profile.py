@@ -43,7 +43,7 @@ class SimboxProfileParams:
     max_avg_duration_s: float = 10.0
     # "Receives almost no calls" means nothing over a window that holds an hour or two of data: the
     # network's traffic must cover most of the window before a profile is judged (cold start, outages).
-    min_hours_with_data: int = 20
+    min_hours_with_data: int = 12
 
 
 def detect_sql(params: SimboxProfileParams, partition_timezone: str = "UTC") -> str:
