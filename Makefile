@@ -4,13 +4,14 @@
 #   make demo                      the end-to-end demo (embedded PostgreSQL, generated CDRs)
 #   make test [PYTEST_ARGS=...]    the test suite (embedded PostgreSQL unless DATABASE_URL is set)
 #   make dev                       Dagster UI + daemon on the local instance
-#   make bench                     the end-to-end benchmark (prints its figures)
+#   make bench [BENCH_ARGS=...]    the end-to-end benchmark (prints its figures; e.g. BENCH_ARGS="--cdrs 1000000")
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sentinel-installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install demo test dev bench
 
@@ -34,4 +35,4 @@ dev: $(STAMP)
 	$(BIN)/sentinel dev
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.e2e
+	$(BIN)/python -m bench.e2e $(BENCH_ARGS)
