@@ -106,14 +106,11 @@ def generate(
     files: list[Path] = []
     total = 0
     by_type = np.zeros(len(rec.RECORD_TYPES), np.int64)
-    if workers > 1 and "fork" in mp.get_all_start_methods():
-        global _JOB
-        _JOB = job  # inherited by the forked workers
-        try:
-            with mp.get_context("fork").Pool(workers) as pool:
-                results = list(pool.imap(_run_hour, tasks, chunksize=1))
-        finally:
-            _JOB = None
+    if workers > 1:
+        # Spawned, not forked: a fork of a process whose other threads hold locks (DuckDB, a connection
+        # pool, a test runner) can leave a worker waiting forever on a lock no thread will release.
+        with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
+            results = list(pool.imap(_run_hour, tasks, chunksize=1))
     else:
         results = [_write_hour(job, *task) for task in tasks]
     for paths, n, types in results:
@@ -155,6 +152,11 @@ def _hour_tasks(job: _Job, plans: dict, hours: int):
             hour_start = block.start + h * 3600
             lo, hi = np.searchsorted(injected.t, [hour_start, hour_start + 3600])
             yield hour_start, injected.take(slice(lo, hi))
+
+
+def _init_worker(job: _Job) -> None:
+    global _JOB
+    _JOB = job
 
 
 def _run_hour(task):
