@@ -35,9 +35,6 @@ SOCKET_NAME = ".s.PGSQL.5432"
 # sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
 MAX_SOCKET_PATH_BYTES = 107
 
-DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
-WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
-
 
 # --------------------------------------------------------------------------- URLs
 
@@ -243,69 +240,14 @@ def stop_embedded(settings: Settings, timeout: int = 60) -> bool:
 
 # --------------------------------------------------------------------------- Dagster instance
 
-_DAGSTER_YAML_TEXT = """\
-# The Dagster instance for Sentinel. Written by sentinel_pipeline.database.prepare_environment;
-# the values come from the environment it prepares (see docs/development.md).
-# Runs, event log and schedules live in PostgreSQL: the database Sentinel uses (DATABASE_URL or the
-# embedded server), as a postgresql+psycopg2:// SQLAlchemy URL.
-storage:
-  postgres:
-    postgres_url:
-      env: SENTINEL_DAGSTER_PG_URL
-
-local_artifact_storage:
-  module: dagster._core.storage.root
-  class: LocalArtifactStorage
-  config:
-    base_dir:
-      env: SENTINEL_DAGSTER_ARTIFACTS
-
-# Runs queue in PostgreSQL and the daemon launches them as local subprocesses, a couple at a time
-# (the machines here have two cores).
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    max_concurrent_runs: 2
-
-run_launcher:
-  module: dagster._core.launcher
-  class: DefaultRunLauncher
-
-telemetry:
-  enabled: false
-
-nux:
-  enabled: false
-"""
-
-_WORKSPACE_YAML_TEXT = """\
-# The Sentinel code location. Written by sentinel_pipeline.database.prepare_environment.
-load_from:
-  - python_module:
-      module_name: sentinel_pipeline.definitions
-      location_name: sentinel
-"""
-
-
-def write_dagster_files(root: Path = PROJECT_ROOT) -> None:
-    """Write dagster.yaml and workspace.yaml under ``root`` if they are missing (never overwrites edits)."""
-    for name, text in (("dagster.yaml", _DAGSTER_YAML_TEXT), ("workspace.yaml", _WORKSPACE_YAML_TEXT)):
-        path = root / name
-        if path.exists():
-            continue
-        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-
-
 def prepare_environment(settings: Settings) -> dict[str, str]:
     """Export what the Dagster instance needs; call before Dagster loads its instance.
 
     Sets ``DAGSTER_HOME`` (if unset: the project root, where dagster.yaml lives),
     ``SENTINEL_DAGSTER_PG_URL`` (``dagster_storage_url``) and ``SENTINEL_DAGSTER_ARTIFACTS``
-    (SENTINEL_HOME/dagster, created; compute logs go under it too), and writes dagster.yaml /
-    workspace.yaml at the project root if they are missing. Returns the variables it set. Starts no server.
+    (SENTINEL_HOME/dagster, created; compute logs go under it too). Returns the variables it set.
+    Starts no server. Without a dagster.yaml in DAGSTER_HOME, Dagster would quietly keep its runs in
+    throw-away SQLite files, so that is an error here.
     """
     artifacts = settings.dagster_artifacts_dir
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -314,7 +256,10 @@ def prepare_environment(settings: Settings) -> dict[str, str]:
         "SENTINEL_DAGSTER_PG_URL": dagster_storage_url(settings),
         "SENTINEL_DAGSTER_ARTIFACTS": str(artifacts),
     }
-    if Path(values["DAGSTER_HOME"]).resolve() == PROJECT_ROOT.resolve():
-        write_dagster_files(PROJECT_ROOT)
+    if not (Path(values["DAGSTER_HOME"]) / "dagster.yaml").is_file():
+        raise SentinelError(
+            f"no dagster.yaml in DAGSTER_HOME={values['DAGSTER_HOME']}: point DAGSTER_HOME at a directory "
+            f"holding one (the repository's is at {PROJECT_ROOT / 'dagster.yaml'})"
+        )
     os.environ.update(values)
     return values

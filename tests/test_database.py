@@ -269,3 +269,10 @@ def test_dagster_instance_stores_runs_in_postgres(settings, conn):
         assert instance.get_run_by_id(run_id).is_success
     # the run is in this test's database
     assert conn.execute("select count(*) from public.runs where run_id = %s", [run_id]).fetchone()[0] == 1
+
+
+def test_a_dagster_home_without_dagster_yaml_is_an_error(settings, tmp_path, monkeypatch):
+    # Dagster would otherwise fall back to throw-away SQLite storage without a word.
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with pytest.raises(SentinelError, match="no dagster.yaml in DAGSTER_HOME"):
+        database.prepare_environment(settings)
