@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sentinel_pipeline import cdr, ingest, lake
 from sentinel_pipeline.settings import Settings
@@ -165,12 +165,7 @@ class FeatureSummary:
 def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSummary:
     """Compute the features of ``hours`` and write one lake file per hour (empty when nobody called)."""
     started = time.perf_counter()
-    span = timedelta(hours=settings.longest_window_hours - 1)
-    needed, h = [], min(hours) - span
-    while h <= max(hours):
-        needed.append(h)
-        h += timedelta(hours=1)
-    raw_files = lake.existing_paths(settings.lake_dir, ingest.ASSET, needed)
+    raw_files = lake.existing_paths(settings.lake_dir, ingest.ASSET, hours, settings.longest_window_hours - 1)
     con = cdr.connect_duckdb(settings)
     if raw_files:
         raw = f"read_parquet({lake.parquet_list_sql(raw_files)})"

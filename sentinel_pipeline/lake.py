@@ -7,7 +7,7 @@ UTC instant, so a reader can find an hour without knowing the partition time zon
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -18,8 +18,17 @@ def hour_path(lake_dir: Path, asset: str, hour: datetime) -> Path:
     return lake_dir / asset / utc.strftime("%Y-%m-%d") / f"{utc.strftime('%H%M')}.parquet"
 
 
-def existing_paths(lake_dir: Path, asset: str, hours: list[datetime]) -> list[str]:
-    return [str(p) for p in (hour_path(lake_dir, asset, h) for h in hours) if p.exists()]
+def existing_paths(lake_dir: Path, asset: str, hours: list[datetime], lookback_hours: int = 0) -> list[str]:
+    """The files of ``asset`` that exist for every hour from ``lookback_hours`` before the first of
+    ``hours`` to the last of them."""
+    hour, last = min(hours) - timedelta(hours=lookback_hours), max(hours)
+    paths = []
+    while hour <= last:
+        path = hour_path(lake_dir, asset, hour)
+        if path.exists():
+            paths.append(str(path))
+        hour += timedelta(hours=1)
+    return paths
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:

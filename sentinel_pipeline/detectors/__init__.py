@@ -13,10 +13,9 @@ subject never produces a detection, so never an alert.
 
 from __future__ import annotations
 
-
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import psycopg
 
@@ -96,11 +95,7 @@ def run_raw_detector(
     Its rows' ``metrics`` get the reference files' versions added.
     """
     ref = ref or reference.load(settings.reference_dir)
-    needed, h = [], min(hours) - timedelta(hours=lookback_hours)
-    while h <= max(hours):
-        needed.append(h)
-        h += timedelta(hours=1)
-    files = lake.existing_paths(settings.lake_dir, ingest.ASSET, needed)
+    files = lake.existing_paths(settings.lake_dir, ingest.ASSET, hours, lookback_hours)
     rows: list[dict] = []
     if files:
         con = cdr.connect_duckdb(settings)
