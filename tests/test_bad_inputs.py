@@ -6,7 +6,6 @@ import gzip
 import os
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa

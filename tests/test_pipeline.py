@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sentinel_pipeline import database
 from sentinel_pipeline.cli_pipeline import process_landing
 from sentinel_pipeline.generator import generate
 
