@@ -8,21 +8,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    VIRTUAL_ENV=/app/.venv \
+    PATH=/app/.venv/bin:$PATH \
     SENTINEL_HOME=/var/lib/sentinel
 
 WORKDIR /app
+RUN pip install uv==0.13.9
 
-# The pinned dependencies first, from pyproject.toml alone, so that a code change does not reinstall them.
-COPY pyproject.toml /app/pyproject.toml
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/app/pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# The locked dependencies first (uv.lock, exactly the set CI tests), so that a code change does not
+# reinstall them.
+COPY pyproject.toml uv.lock /app/
+RUN uv sync --frozen --no-install-project --no-cache
 
 # Then the project itself. Editable on purpose: Sentinel finds migrations/, reference/ and dagster.yaml
 # next to its package (settings.PROJECT_ROOT), so the tree must stay at /app rather than in site-packages.
 COPY . /app
-RUN pip install --no-deps -e /app \
+RUN uv sync --frozen --no-cache \
     && python -c "import sentinel_pipeline.settings as s; assert (s.PROJECT_ROOT / 'migrations').is_dir(), s.PROJECT_ROOT"
 
 # Non-root. /app stays root-owned and read-only to the process; SENTINEL_HOME (DuckDB spill, Dagster

@@ -7,14 +7,24 @@ for Sentinel settings. The README's settings table documents each variable.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-"""The checkout (or installed tree) holding dagster.yaml, migrations/ and reference/."""
+
+def _project_root() -> Path:
+    """The checkout holding dagster.yaml, migrations/ and reference/ (an editable install, the image), or
+    where a wheel installed them (``<prefix>/share/sentinel``, pyproject.toml's data-files)."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "migrations").is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "sentinel"
+
+
+PROJECT_ROOT = _project_root()
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
