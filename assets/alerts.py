@@ -3,34 +3,16 @@
 
 import dagster as dg
 
-from assets.detections import (
-    cli_masking_detections,
-    impossible_concurrency_detections,
-    invalid_cli_detections,
-    irsf_detections,
-    sdhf_detections,
-    simbox_profile_detections,
-    wangiri_detections,
-)
-from assets.partitions import hourly_partitions, partition_hours
+from assets.detections import DETECTION_ASSETS
+from assets.partitions import HOURLY, partition_hours
 from resources import SentinelResource
 from sentinel_pipeline import store
-
-DETECTOR_ASSETS = {
-    "sdhf": sdhf_detections,
-    "simbox_profile": simbox_profile_detections,
-    "cli_masking": cli_masking_detections,
-    "invalid_cli": invalid_cli_detections,
-    "impossible_concurrency": impossible_concurrency_detections,
-    "wangiri": wangiri_detections,
-    "irsf": irsf_detections,
-}
+from sentinel_pipeline.detectors import NAMES
 
 
 @dg.asset(
-    partitions_def=hourly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=list(DETECTOR_ASSETS.values()),
+    **HOURLY,
+    deps=DETECTION_ASSETS,
     kinds={"postgres"},
     group_name="alerts",
     pool="sentinel_pipeline",
@@ -42,7 +24,7 @@ def alerts(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.
     hours = partition_hours(context)
     counts = {}
     with sentinel.postgres() as conn:
-        for detector in DETECTOR_ASSETS:
+        for detector in NAMES:
             counts[detector] = store.refresh_alerts(conn, detector, hours)
         open_by_severity = conn.execute(
             """

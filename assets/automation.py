@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from sentinel_pipeline.settings import Settings
+from resources import SETTINGS
 
 
 def follow_upstream(lookback_hours: int) -> dg.AutomationCondition:
@@ -25,7 +25,7 @@ def follow_upstream(lookback_hours: int) -> dg.AutomationCondition:
     ).with_label("follow upstream")
 
 
-FOLLOW_UPSTREAM = follow_upstream(Settings.from_env().automation_lookback_hours)
+FOLLOW_UPSTREAM = follow_upstream(SETTINGS.automation_lookback_hours)
 
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "follow_upstream",

@@ -3,14 +3,13 @@
 
 import dagster as dg
 
-from assets.partitions import hourly_partitions, partition_hours
+from assets.partitions import HOURLY, partition_hours
 from resources import SentinelResource
 from sentinel_pipeline import ingest, registry
 
 
 @dg.asset(
-    partitions_def=hourly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **HOURLY,
     kinds={"duckdb", "parquet"},
     group_name="cdrs",
     pool="sentinel_pipeline",

@@ -19,6 +19,7 @@ from assets.detections import DETECTION_ASSETS
 from assets.features import caller_features
 from assets.partitions import hourly_partitions, partition_hours, partition_key_for
 from resources import SentinelResource
+from sentinel_pipeline.detectors import REGISTRY
 
 # Partitioned asset checks are a Dagster preview feature; they are what lets a check see its hours.
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
@@ -34,10 +35,10 @@ ALERTS_CONTRACT = "alerts_contract"
 def check_result(context, sentinel: SentinelResource, outcomes, *, severity: dg.AssetCheckSeverity,
                  blocking: bool, what: str) -> dg.AssetCheckResult:
     """Keep the outcomes in sentinel.dq_results and turn them into one check result for the run."""
-    from sentinel_pipeline import quality
+    from sentinel_pipeline.quality.results import failures_markdown, save_results
 
     with sentinel.postgres() as conn:
-        quality.save_results(conn, outcomes, severity=severity.value, blocking=blocking, run_id=context.op_execution_context.run_id)
+        save_results(conn, outcomes, severity=severity.value, blocking=blocking, run_id=context.op_execution_context.run_id)
     failed = [o for o in outcomes if not o.passed]
     for o in failed:
         context.log.warning(o.summary)
@@ -52,7 +53,7 @@ def check_result(context, sentinel: SentinelResource, outcomes, *, severity: dg.
         metadata={
             "checked": len(outcomes),
             "failed": len(failed),
-            "failures": dg.MetadataValue.md(quality.failures_markdown(failed) if failed else "none"),
+            "failures": dg.MetadataValue.md(failures_markdown(failed) if failed else "none"),
             "summaries": dg.MetadataValue.md("\n".join(f"- {o.summary}" for o in (failed or outcomes)[:48])),
             "results": dg.MetadataValue.json(
                 [{"hour": o.hour.isoformat() if o.hour else None, "passed": o.passed, "expectations": o.expectations}
@@ -71,10 +72,9 @@ def raw_cdrs_contract(context: dg.AssetCheckExecutionContext, sentinel: Sentinel
     durations never null; durations 0..86400 s; record_type and service from their value sets; every
     seizure_time inside its partition hour; record_id unique. Blocking: detection does not run on an hour
     that breaks it."""
-    from sentinel_pipeline import quality
+    from sentinel_pipeline.quality.lake_suites import raw_contract
 
-    settings = sentinel.settings()
-    outcomes = quality.raw_contract(settings, partition_hours(context), RAW_CONTRACT)
+    outcomes = raw_contract(sentinel.settings(), partition_hours(context), RAW_CONTRACT)
     return check_result(context, sentinel, outcomes, severity=dg.AssetCheckSeverity.ERROR, blocking=True,
                         what="raw hours")
 
@@ -83,10 +83,9 @@ def raw_cdrs_contract(context: dg.AssetCheckExecutionContext, sentinel: Sentinel
 def raw_cdrs_plausibility(context: dg.AssetCheckExecutionContext, sentinel: SentinelResource) -> dg.AssetCheckResult:
     """At least 90 % of calling and called numbers are valid E.164, and 99.9 % of durations are under
     4 h. Warns: invalid numbers are a fraud signal as well as a data problem."""
-    from sentinel_pipeline import quality
+    from sentinel_pipeline.quality.lake_suites import raw_plausibility
 
-    settings = sentinel.settings()
-    outcomes = quality.raw_plausibility(settings, partition_hours(context), RAW_PLAUSIBILITY)
+    outcomes = raw_plausibility(sentinel.settings(), partition_hours(context), RAW_PLAUSIBILITY)
     return check_result(context, sentinel, outcomes, severity=dg.AssetCheckSeverity.WARN, blocking=False,
                         what="raw hours")
 
@@ -96,10 +95,10 @@ def raw_cdrs_volume(context: dg.AssetCheckExecutionContext, sentinel: SentinelRe
     """Each hour has at least 25 % of the traffic of the same hour on the previous 7 days (median); an
     hour with no rows where there usually are some is a stopped feed. Fails with ERROR severity but does
     not block: detection still runs on what arrived."""
-    from sentinel_pipeline import quality
+    from sentinel_pipeline.quality.pg_suites import raw_volume
 
     with sentinel.postgres() as conn:
-        outcomes = quality.raw_volume(conn, partition_hours(context), RAW_VOLUME)
+        outcomes = raw_volume(conn, partition_hours(context), RAW_VOLUME)
     return check_result(context, sentinel, outcomes, severity=dg.AssetCheckSeverity.ERROR, blocking=False,
                         what="hour volumes")
 
@@ -109,16 +108,14 @@ def caller_features_contract(context: dg.AssetCheckExecutionContext, sentinel: S
     """Feature hours: one row per caller, all rows of the partition hour, counts non-negative, shares in
     0..1, average durations plausible, a longer window never counting fewer calls than a shorter one.
     Blocking: detectors do not run on broken features."""
-    from sentinel_pipeline import quality
+    from sentinel_pipeline.quality.lake_suites import features_contract
 
-    settings = sentinel.settings()
-    outcomes = quality.features_contract(settings, partition_hours(context), FEATURES_CONTRACT)
+    outcomes = features_contract(sentinel.settings(), partition_hours(context), FEATURES_CONTRACT)
     return check_result(context, sentinel, outcomes, severity=dg.AssetCheckSeverity.ERROR, blocking=True,
                         what="feature hours")
 
 
-def detections_check(asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
-    detector = asset.key.path[-1].removesuffix("_detections")
+def detections_check(detector: str, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
 
     @dg.asset_check(
         asset=asset, name=DETECTIONS_CONTRACT, blocking=True, **_hourly,
@@ -127,10 +124,10 @@ def detections_check(asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
         "become alerts.",
     )
     def _check(context: dg.AssetCheckExecutionContext, sentinel: SentinelResource) -> dg.AssetCheckResult:
-        from sentinel_pipeline import quality
+        from sentinel_pipeline.quality.pg_suites import detections_contract
 
         with sentinel.postgres() as conn:
-            outcome = quality.detections_contract(
+            outcome = detections_contract(
                 conn, detector, asset.key.to_user_string(), partition_hours(context), DETECTIONS_CONTRACT
             )
         return check_result(context, sentinel, [outcome], severity=dg.AssetCheckSeverity.ERROR, blocking=True,
@@ -143,10 +140,10 @@ def detections_check(asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
 def alerts_contract(context: dg.AssetCheckExecutionContext, sentinel: SentinelResource) -> dg.AssetCheckResult:
     """Alerts of the subjects detected in the run's hours: one per (detector, subject), valid severity,
     status and score, first_seen <= last_seen, evidence present."""
-    from sentinel_pipeline import quality
+    from sentinel_pipeline.quality.pg_suites import alerts_contract
 
     with sentinel.postgres() as conn:
-        outcome = quality.alerts_contract(conn, partition_hours(context), ALERTS_CONTRACT)
+        outcome = alerts_contract(conn, partition_hours(context), ALERTS_CONTRACT)
     return check_result(context, sentinel, [outcome], severity=dg.AssetCheckSeverity.WARN, blocking=False,
                         what="alert sets")
 
@@ -156,7 +153,7 @@ ASSET_CHECKS = [
     raw_cdrs_plausibility,
     raw_cdrs_volume,
     caller_features_contract,
-    *(detections_check(a) for a in DETECTION_ASSETS),
+    *(detections_check(spec.name, asset) for spec, asset in zip(REGISTRY, DETECTION_ASSETS)),
     alerts_contract,
 ]
 

@@ -4,22 +4,19 @@
 import dagster as dg
 
 from assets.cdrs import raw_cdrs
-from assets.partitions import hourly_partitions, partition_hours
-from resources import SentinelResource
+from assets.partitions import HOURLY, partition_hours
+from resources import SETTINGS, SentinelResource
 from sentinel_pipeline import features
-from sentinel_pipeline.settings import Settings
-
-# Each hour's features read the raw hours of its longest window: declared, so lineage shows it and a
-# late file re-evaluates every window it falls into.
-_window = Settings.from_env().longest_window_hours
 
 
 @dg.asset(
-    partitions_def=hourly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **HOURLY,
     deps=[
         dg.AssetDep(
-            raw_cdrs, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-(_window - 1), end_offset=0)
+            # Each hour reads the raw hours of its longest window: declared, so lineage shows it and a
+            # late file re-evaluates every window it falls into.
+            raw_cdrs,
+            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-(SETTINGS.longest_window_hours - 1), end_offset=0),
         )
     ],
     kinds={"duckdb", "parquet"},

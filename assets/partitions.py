@@ -7,17 +7,20 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sentinel_pipeline.settings import Settings
-
-_settings = Settings.from_env()
+from resources import SETTINGS
 
 # end_offset=1: the current, still-filling hour is a partition too, so a file landing now is processed
 # now rather than when the hour ends.
 hourly_partitions = dg.HourlyPartitionsDefinition(
-    start_date=_settings.partitions_start,
-    timezone=_settings.partition_timezone,
+    start_date=SETTINGS.partitions_start,
+    timezone=SETTINGS.partition_timezone,
     end_offset=1,
 )
+
+
+# What every hourly asset shares: the partitions, and back-fills of any range as one run (one process
+# reads the range's files once, instead of one run per hour).
+HOURLY = {"partitions_def": hourly_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
 
 
 def partition_hours(context: dg.AssetExecutionContext) -> list[datetime]:

@@ -15,11 +15,17 @@ import dagster as dg
 from resources import SentinelResource
 from sentinel_pipeline import reference
 
+DESCRIPTIONS = {
+    "trunks.csv": "trunks.csv: trunk_id, kind (international/national/access), partner",
+    "number_ranges.csv": "number_ranges.csv: the home numbering plan (prefix, kind, operator, allocated)",
+    "high_risk_destinations.csv": "high_risk_destinations.csv: international premium / IRSF / Wangiri ranges",
+    "whitelist.csv": "whitelist.csv: subjects that never produce detections",
+}
 
-def _reference_asset(file_name: str, description: str):
-    name = "ref_" + file_name.removesuffix(".csv")
 
-    @dg.observable_source_asset(name=name, group_name="reference", description=description)
+def _reference_asset(file_name: str) -> dg.SourceAsset:
+    @dg.observable_source_asset(name="ref_" + file_name.removesuffix(".csv"), group_name="reference",
+                                description=DESCRIPTIONS[file_name])
     def _observe(sentinel: SentinelResource) -> dg.DataVersion:
         settings = sentinel.settings()
         reference.load(settings.reference_dir)  # raises ReferenceError naming file and line
@@ -28,13 +34,5 @@ def _reference_asset(file_name: str, description: str):
     return _observe
 
 
-ref_trunks = _reference_asset("trunks.csv", "trunks.csv: trunk_id, kind (international/national/access), partner")
-ref_number_ranges = _reference_asset(
-    "number_ranges.csv", "number_ranges.csv: the home numbering plan (prefix, kind, operator, allocated)"
-)
-ref_high_risk_destinations = _reference_asset(
-    "high_risk_destinations.csv", "high_risk_destinations.csv: international premium / IRSF / Wangiri ranges"
-)
-ref_whitelist = _reference_asset("whitelist.csv", "whitelist.csv: subjects that never produce detections")
-
-REFERENCE_ASSETS = [ref_trunks, ref_number_ranges, ref_high_risk_destinations, ref_whitelist]
+# file name -> its source asset
+REFERENCE_ASSETS = {name: _reference_asset(name) for name in reference.FILES}

@@ -51,7 +51,7 @@ def main() -> None:
     os.environ.setdefault("SENTINEL_LANDING_SETTLE_SECONDS", "0")
 
     from sentinel_pipeline import database
-    from sentinel_pipeline.cli_pipeline import process_landing
+    from sentinel_pipeline.cli.process import process_landing
     from sentinel_pipeline.generator import generate
     from sentinel_pipeline.settings import Settings
 

@@ -1,22 +1,52 @@
-"""Dagster resources. Sentinel's settings have one home, the environment (``Settings.from_env``);
-the resource hands them, and connections built from them, to assets and sensors."""
+"""Dagster resources, and the settings the definitions are built with.
 
+Sentinel's settings have one home, the environment (``Settings.from_env``). ``SETTINGS`` is read once,
+when the code location loads: it decides the partitions, the feature windows, the sensor interval and the
+automation look-back. ``SentinelResource`` shows where the data lives on the UI's resource page and hands
+assets and sensors the settings and the connections built from them.
+"""
 
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
 import psycopg
+from pydantic import Field, PrivateAttr
 
 from sentinel_pipeline import database
 from sentinel_pipeline.settings import Settings
 
+SETTINGS = Settings.from_env()
+
 
 class SentinelResource(dg.ConfigurableResource):
-    """Settings from the environment, PostgreSQL connections and DuckDB sessions built from them."""
+    """Where Sentinel's data lives; every other setting comes from the environment with it."""
+
+    home: str = Field(description="SENTINEL_HOME: the embedded database, DuckDB spill files, Dagster artefacts")
+    landing_dir: str = Field(description="SENTINEL_LANDING_DIR: where CDR files are delivered")
+    lake_dir: str = Field(description="SENTINEL_LAKE_DIR: the Parquet lake (raw_cdrs, caller_features)")
+    reference_dir: str = Field(description="SENTINEL_REFERENCE_DIR: trunks, number ranges, high-risk ranges, whitelist")
+    database: str = Field(description="the PostgreSQL database (DATABASE_URL without its password, or the embedded one)")
+
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SentinelResource":
+        return cls(
+            home=str(settings.home), landing_dir=str(settings.landing_dir), lake_dir=str(settings.lake_dir),
+            reference_dir=str(settings.reference_dir), database=database.redacted_url(settings),
+        )
 
     def settings(self) -> Settings:
-        return Settings.from_env()
+        """The environment's settings with this resource's directories, built once per resource."""
+        if self._settings is None:
+            self._settings = replace(
+                Settings.from_env(), home=Path(self.home), landing_dir=Path(self.landing_dir),
+                lake_dir=Path(self.lake_dir), reference_dir=Path(self.reference_dir),
+            )
+        return self._settings
 
     @contextmanager
     def postgres(self) -> Iterator[psycopg.Connection]:

@@ -14,7 +14,7 @@ from datetime import datetime
 import dagster as dg
 
 from assets.partitions import hourly_partitions, partition_key_for
-from resources import SentinelResource
+from resources import SETTINGS, SentinelResource
 from sentinel_pipeline import landing
 from sentinel_pipeline.settings import Settings
 
@@ -72,7 +72,7 @@ def evaluate(settings: Settings, sentinel: SentinelResource, cursor: str | None,
 
 @dg.sensor(
     job=cdr_pipeline_job,
-    minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
+    minimum_interval_seconds=SETTINGS.sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_files(context: dg.SensorEvaluationContext, sentinel: SentinelResource) -> dg.SensorResult:

@@ -55,6 +55,16 @@ def database_url(settings: Settings) -> str:
     return settings.database_url or embedded_url(settings)
 
 
+def redacted_url(settings: Settings) -> str:
+    """The database URL with its password replaced by ***: safe to print and to show in the UI."""
+    url = database_url(settings)
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
 def uses_embedded(settings: Settings) -> bool:
     return not settings.database_url
 

@@ -11,8 +11,9 @@ from assets.checks import ASSET_CHECKS, feed_watch, feed_watch_job
 from assets.detections import DETECTION_ASSETS
 from assets.features import caller_features
 from assets.reference import REFERENCE_ASSETS
-from resources import SentinelResource
+from resources import SETTINGS, SentinelResource
 from sensors.landing import cdr_pipeline_job, landing_files
+from sentinel_pipeline.settings import Settings
 
 # Everything computed from other assets follows them when they change; raw_cdrs follows the landing sensor.
 derived = dg.map_asset_specs(
@@ -20,14 +21,22 @@ derived = dg.map_asset_specs(
     [caller_features, *DETECTION_ASSETS, alerts],
 )
 
-defs = dg.Definitions(
-    assets=[raw_cdrs, *REFERENCE_ASSETS, *derived],
-    asset_checks=ASSET_CHECKS,
-    jobs=[cdr_pipeline_job, feed_watch_job],
-    schedules=[feed_watch],
-    sensors=[landing_files, automation_sensor],
-    resources={"sentinel": SentinelResource()},
-    # Steps run in the run's own process: one import of Dagster and great-expectations per run instead of
-    # one per step (seconds each), and DuckDB already uses every core within a step.
-    executor=dg.in_process_executor,
-)
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The definitions with the resource built from ``settings`` (``sentinel process`` and the tests run
+    jobs with the settings they were given; the code location uses the environment's)."""
+    return dg.Definitions(
+        assets=[raw_cdrs, *REFERENCE_ASSETS.values(), *derived],
+        asset_checks=ASSET_CHECKS,
+        jobs=[cdr_pipeline_job, feed_watch_job],
+        schedules=[feed_watch],
+        sensors=[landing_files, automation_sensor],
+        resources={"sentinel": SentinelResource.from_settings(settings)},
+        # Steps run in the run's own process: one import of Dagster and great-expectations per run instead
+        # of one per step (seconds each), and DuckDB already uses every core within a step.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(SETTINGS)

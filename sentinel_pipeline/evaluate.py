@@ -1,16 +1,7 @@
 """Compare ``sentinel.alerts`` with a generator's ``labels.csv``: precision and recall per detector.
 
-Which detectors should catch which labelled fraud type (``FRAUD_DETECTORS``):
-
-| fraud_type | detectors |
-|---|---|
-| simbox_sdhf | sdhf, simbox_profile |
-| simbox_stealth | simbox_profile |
-| cli_masking | cli_masking |
-| invalid_cli | invalid_cli |
-| impossible_concurrency | impossible_concurrency |
-| wangiri | wangiri, sdhf |
-| irsf | irsf |
+Which detectors should catch which labelled fraud type: each detector spec's ``fraud_types``
+(``FRAUD_DETECTORS`` inverts them; docs/detectors.md has the table).
 
 SDHF is mapped to Wangiri too: by its own definition (many distinct destinations, average duration of a
 few seconds) it fires on any robo-dialler, and a Wangiri number is one.
@@ -37,18 +28,15 @@ from pathlib import Path
 
 import psycopg
 
+from sentinel_pipeline.detectors import NAMES as DETECTORS
+from sentinel_pipeline.detectors import REGISTRY
 from sentinel_pipeline.errors import SentinelError
 
+# fraud type -> the detectors meant to catch it
 FRAUD_DETECTORS: dict[str, tuple[str, ...]] = {
-    "simbox_sdhf": ("sdhf", "simbox_profile"),
-    "simbox_stealth": ("simbox_profile",),
-    "cli_masking": ("cli_masking",),
-    "invalid_cli": ("invalid_cli",),
-    "impossible_concurrency": ("impossible_concurrency",),
-    "wangiri": ("wangiri", "sdhf"),
-    "irsf": ("irsf",),
+    fraud: tuple(spec.name for spec in REGISTRY if fraud in spec.fraud_types)
+    for fraud in dict.fromkeys(f for spec in REGISTRY for f in spec.fraud_types)
 }
-DETECTORS = ("sdhf", "simbox_profile", "cli_masking", "invalid_cli", "impossible_concurrency", "wangiri", "irsf")
 
 
 @dataclass

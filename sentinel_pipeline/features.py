@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sentinel_pipeline import cdr, ingest, lake
+from sentinel_pipeline import duck, ingest, lake, schema
+from sentinel_pipeline.duck import literal
 from sentinel_pipeline.settings import Settings
 
 ASSET = "caller_features"
@@ -78,12 +79,12 @@ def features_sql(raw: str, hours: list[datetime], settings: Settings, chunk: tup
     cheaper for DuckDB to sort and partition than text.
     """
     windows = settings.feature_windows_hours
-    originating = ", ".join(f"'{t}'" for t in cdr.ORIGINATING_RECORD_TYPES)
-    targets = ", ".join(f"timestamptz '{h.isoformat()}'" for h in hours)
-    tz = "'" + settings.partition_timezone.replace("'", "''") + "'"
+    originating = ", ".join(literal(t) for t in schema.ORIGINATING_RECORD_TYPES)
+    targets = ", ".join(literal(h) for h in hours)
+    tz = literal(settings.partition_timezone)
     nl = ",\n"
     # ``raw`` is read twice rather than through a shared CTE, which DuckDB would materialise in full.
-    hour = cdr.hour_sql("seizure_time", settings)
+    hour = duck.hour_sql("seizure_time", settings)
 
     in_chunk = f"% {chunk[1]} = {chunk[0]}"
     ctes = [_window(w) for w in windows] + [_distinct_window(n, w) for w in windows for n in DISTINCT]
@@ -166,24 +167,23 @@ def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSum
     """Compute the features of ``hours`` and write one lake file per hour (empty when nobody called)."""
     started = time.perf_counter()
     raw_files = lake.existing_paths(settings.lake_dir, ingest.ASSET, hours, settings.longest_window_hours - 1)
-    con = cdr.connect_duckdb(settings)
-    if raw_files:
-        raw = f"read_parquet({lake.parquet_list_sql(raw_files)})"
-    else:  # nothing ingested in the window yet: the same columns, no rows
-        con.execute(f"create temp table no_raw ({cdr.NORMALISED_SCHEMA})")
-        raw = "no_raw"
-    chunks = _chunks_for(con, raw, settings)
-    for i in range(chunks):
-        sql = features_sql(raw, hours, settings, (i, chunks))
-        con.execute(f"create temp table features as {sql}" if i == 0 else f"insert into features {sql}")
-    for hour in hours:
-        lake.write_parquet(
-            con,
-            f"select * from features where hour = timestamptz '{hour.isoformat()}'",
-            lake.hour_path(settings.lake_dir, ASSET, hour),
-        )
-    rows, callers = con.execute("select count(*), count(distinct caller) from features").fetchone()
-    con.close()
+    with duck.connect(settings) as con:
+        if raw_files:
+            raw = f"read_parquet({literal(raw_files)})"
+        else:  # nothing ingested in the window yet: the same columns, no rows
+            con.execute(f"create temp table no_raw ({schema.ddl(schema.RAW_CDR_COLUMNS)})")
+            raw = "no_raw"
+        chunks = _chunks_for(con, raw, settings)
+        for i in range(chunks):
+            sql = features_sql(raw, hours, settings, (i, chunks))
+            con.execute(f"create temp table features as {sql}" if i == 0 else f"insert into features {sql}")
+        for hour in hours:
+            lake.write_parquet(
+                con,
+                f"select * from features where hour = {literal(hour)}",
+                lake.hour_path(settings.lake_dir, ASSET, hour),
+            )
+        rows, callers = con.execute("select count(*), count(distinct caller) from features").fetchone()
     return FeatureSummary(len(hours), callers, rows, chunks, time.perf_counter() - started)
 
 

@@ -14,19 +14,19 @@ from datetime import datetime
 import duckdb
 import psycopg
 
-from sentinel_pipeline import cdr, lake, registry
-from sentinel_pipeline.errors import SentinelError
+from sentinel_pipeline import duck, lake, registry, schema
+from sentinel_pipeline.cdr.layouts import column_map_fingerprint, detect_layout
+from sentinel_pipeline.cdr.normalise import canonical_select_files, normalise_sql
+from sentinel_pipeline.cdr.read import with_file_rows
+from sentinel_pipeline.duck import literal
+from sentinel_pipeline.errors import SentinelError, UnreadableFile
 from sentinel_pipeline.settings import Settings
 
 ASSET = "raw_cdrs"
 # Bump when normalisation changes, so every hour is rebuilt on its next run.
 INGEST_VERSION = 2
 
-LAKE_COLUMNS = (
-    "record_id, seizure_time, answer_time, duration_s, a_number, a_number_raw, a_valid, "
-    "b_number, b_number_raw, b_valid, record_type, trunk_in, trunk_out, imsi, imei, cell_id, "
-    "release_cause, service, file_id, line"
-)
+LAKE_COLUMNS = schema.select_list(schema.RAW_CDR_COLUMNS)
 
 
 # Every delivery of a record_id after its first, as a reject row naming the delivery that was kept.
@@ -74,7 +74,7 @@ def _fingerprint(settings: Settings, file_ids: list[int]) -> str:
         settings.source_timezone,
         settings.partition_timezone,
         sorted(file_ids),
-        cdr.column_map_fingerprint(settings),
+        column_map_fingerprint(settings),
     ]
     return hashlib.sha1(repr(signature).encode()).hexdigest()
 
@@ -84,41 +84,37 @@ def _insert_staged_sql(sql: str, first_hour: datetime, todo_list: str) -> str:
     be read are recorded under the first hour of their file."""
     return f"""
         insert into staged by name
-        select * replace (coalesce(hour, {_ts(first_hour)}) as hour)
+        select * replace (coalesce(hour, {literal(first_hour)}) as hour)
         from ({sql})
-        where list_contains({todo_list}, coalesce(hour, {_ts(first_hour)}))
+        where list_contains({todo_list}, coalesce(hour, {literal(first_hour)}))
     """
 
 
 def _stage_together(con, settings: Settings, files: list, todo_list: str) -> None:
-    """Normalise cleanly readable files with one scan per layout (``cdr.canonical_select_files``)."""
+    """Normalise cleanly readable files with one scan per layout (``canonical_select_files``)."""
     groups: dict[tuple, list] = {}
     for f in files:
         path = settings.landing_dir / f.path
-        layout = cdr.detect_layout(con, path, settings)
+        layout = detect_layout(con, path, settings)
         if layout.needs_lenient:
-            raise cdr.UnreadableFile(path, "needs the line-by-line reader")
+            raise UnreadableFile(path, "needs the line-by-line reader")
         key = (layout.format, layout.layout, layout.delimiter, tuple(sorted(layout.columns.items())))
         groups.setdefault(key, (layout, []))[1].append(f)
     for layout, group in groups.values():
-        select = cdr.canonical_select_files(
+        select = canonical_select_files(
             [settings.landing_dir / f.path for f in group], layout,
             [f.file_id for f in group], [f.rows_read for f in group],
         )
-        first_hours = ", ".join(f"({f.file_id}, {_ts(min(f.hours))})" for f in group)
+        first_hours = ", ".join(f"({f.file_id}, {literal(min(f.hours))})" for f in group)
         con.execute(
             f"""
             insert into staged by name
             select rows.* replace (coalesce(rows.hour, files.first_hour) as hour)
-            from ({cdr.normalise_sql(select, settings)}) as rows
+            from ({normalise_sql(select, settings)}) as rows
             join (values {first_hours}) as files (file_id, first_hour) using (file_id)
             where list_contains({todo_list}, coalesce(rows.hour, files.first_hour))
             """
         )
-
-
-def _ts(value: datetime) -> str:
-    return f"timestamptz '{value.isoformat()}'"
 
 
 def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[datetime]) -> IngestSummary:
@@ -139,102 +135,101 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
     files = [f for f in files if todo_set.intersection(f.hours)]
     summary.files = len(files)
 
-    con = cdr.connect_duckdb(settings)
-    todo_list = "[" + ", ".join(_ts(h) for h in todo) + "]::timestamptz[]"
-    con.execute(f"create temp table staged ({cdr.NORMALISED_SCHEMA})")
-    for f in files:
-        path = settings.landing_dir / f.path
-        if not path.exists():
-            raise SentinelError(
-                f"{path}: registered file is no longer in the landing directory; restore it, or run "
-                f"`sentinel files forget {f.path}` to drop its records"
-            )
-    # Fast path: every file DuckDB reads cleanly, in one statement (per-statement overhead dominated a
-    # file-by-file loop). Any failure falls back to the loop, which reads a broken file line by line.
-    quick = [f for f in files if not f.read_by_line]
-    try:
-        _stage_together(con, settings, quick, todo_list)
-        slow = [f for f in files if f.read_by_line]
-    except (duckdb.Error, cdr.UnreadableFile):
-        con.execute("delete from staged")
-        slow = files
-    for f in slow:
-        path = settings.landing_dir / f.path
+    with duck.connect(settings) as con:
+        todo_list = f"{literal(todo)}::timestamptz[]"
+        con.execute(f"create temp table staged ({schema.ddl(schema.STAGED_COLUMNS)})")
+        for f in files:
+            path = settings.landing_dir / f.path
+            if not path.exists():
+                raise SentinelError(
+                    f"{path}: registered file is no longer in the landing directory; restore it, or run "
+                    f"`sentinel files forget {f.path}` to drop its records"
+                )
+        # Fast path: every file DuckDB reads cleanly, in one statement (per-statement overhead dominated a
+        # file-by-file loop). Any failure falls back to the loop, which reads a broken file line by line.
+        quick = [f for f in files if not f.read_by_line]
         try:
-            layout, _ = cdr.with_file_rows(
-                con, path, f.file_id, settings,
-                lambda sql: con.execute(_insert_staged_sql(sql, min(f.hours), todo_list)),
-                lenient=f.read_by_line,
-            )
-        except cdr.UnreadableFile as exc:
-            raise SentinelError(
-                f"{path}: registered file can no longer be read ({exc.reason}); fix it and drop it again, "
-                f"or run `sentinel files forget {f.path}`"
-            ) from None
-        if layout.table:
-            summary.read_line_by_line.append(f.path)
-        if layout.extra_columns:
-            summary.extra_columns[f.path] = list(layout.extra_columns)
+            _stage_together(con, settings, quick, todo_list)
+            slow = [f for f in files if f.read_by_line]
+        except (duckdb.Error, UnreadableFile):
+            con.execute("delete from staged")
+            slow = files
+        for f in slow:
+            path = settings.landing_dir / f.path
+            try:
+                layout, _ = with_file_rows(
+                    con, path, f.file_id, settings,
+                    lambda sql: con.execute(_insert_staged_sql(sql, min(f.hours), todo_list)),
+                    lenient=f.read_by_line,
+                )
+            except UnreadableFile as exc:
+                raise SentinelError(
+                    f"{path}: registered file can no longer be read ({exc.reason}); fix it and drop it again, "
+                    f"or run `sentinel files forget {f.path}`"
+                ) from None
+            if layout.table:
+                summary.read_line_by_line.append(f.path)
+            if layout.extra_columns:
+                summary.extra_columns[f.path] = list(layout.extra_columns)
 
-    summary.rows_read, summary.rejected = con.execute(
-        "select count(*), count(reject_reason) from staged"
-    ).fetchone()
-    # The same record_id delivered twice is one call: keep its first delivery. The others go with the
-    # rejects (DUPLICATES_SQL), so that for every file accepted + rejected = rows read. Only ids seen
-    # more than once are ranked: ranking all rows cost 20 s per 10M.
-    con.execute(f"create temp table duplicates as {DUPLICATES_SQL}")
-    con.execute(
-        f"""
-        create temp table accepted as
-        select {LAKE_COLUMNS}, hour
-        from staged anti join duplicates using (file_id, line)
-        where reject_reason is null
-        """
-    )
-    per_hour = dict(
-        con.sql("select hour, count(*) from accepted group by hour").fetchall()
-    )
-    per_hour_in = dict(
-        con.sql("select hour, count(*) from staged where reject_reason is null group by hour").fetchall()
-    )
-    per_hour_rejected = dict(
-        con.sql("select hour, count(*) from staged where reject_reason is not null group by hour").fetchall()
-    )
-    summary.accepted = sum(per_hour.values())
-    summary.duplicates = sum(per_hour_in.values()) - summary.accepted
-    summary.reject_reasons = dict(
-        con.sql(
-            "select regexp_extract(reject_reason, '^[^:]*'), count(*) from staged "
-            "where reject_reason is not null group by 1 order by 2 desc"
-        ).fetchall()
-    )
-
-    for h in todo:
-        lake.write_parquet(
-            con,
-            f"select {LAKE_COLUMNS} from accepted where hour = {_ts(h)}",
-            lake.hour_path(settings.lake_dir, ASSET, h),
+        summary.rows_read, summary.rejected = con.execute(
+            "select count(*), count(reject_reason) from staged"
+        ).fetchone()
+        # The same record_id delivered twice is one call: keep its first delivery. The others go with the
+        # rejects (DUPLICATES_SQL), so that for every file accepted + rejected = rows read. Only ids seen
+        # more than once are ranked: ranking all rows cost 20 s per 10M.
+        con.execute(f"create temp table duplicates as {DUPLICATES_SQL}")
+        con.execute(
+            f"""
+            create temp table accepted as
+            select {LAKE_COLUMNS}, hour
+            from staged anti join duplicates using (file_id, line)
+            where reject_reason is null
+            """
         )
-    summary.hours_written = len(todo)
+        per_hour = dict(
+            con.sql("select hour, count(*) from accepted group by hour").fetchall()
+        )
+        per_hour_in = dict(
+            con.sql("select hour, count(*) from staged where reject_reason is null group by hour").fetchall()
+        )
+        per_hour_rejected = dict(
+            con.sql("select hour, count(*) from staged where reject_reason is not null group by hour").fetchall()
+        )
+        summary.accepted = sum(per_hour.values())
+        summary.duplicates = sum(per_hour_in.values()) - summary.accepted
+        summary.reject_reasons = dict(
+            con.sql(
+                "select regexp_extract(reject_reason, '^[^:]*'), count(*) from staged "
+                "where reject_reason is not null group by 1 order by 2 desc"
+            ).fetchall()
+        )
 
-    rejects = con.sql(
-        "select file_id, line, hour, reject_reason, src_text from staged where reject_reason is not null"
-    ).fetchall()
-    if summary.duplicates:
-        rejects += con.sql("select * from duplicates").fetchall()
-    facts = [
-        {
-            "hour": h,
-            "fingerprint": fingerprints[h],
-            "accepted": per_hour.get(h, 0),
-            "rejected": per_hour_rejected.get(h, 0),
-            "duplicates": per_hour_in.get(h, 0) - per_hour.get(h, 0),
-            "files": sum(1 for f in files if h in f.hours),
-        }
-        for h in todo
-    ]
-    registry.save_raw_partitions(conn, todo, facts, rejects)
-    con.close()
+        for h in todo:
+            lake.write_parquet(
+                con,
+                f"select {LAKE_COLUMNS} from accepted where hour = {literal(h)}",
+                lake.hour_path(settings.lake_dir, ASSET, h),
+            )
+        summary.hours_written = len(todo)
+
+        rejects = con.sql(
+            "select file_id, line, hour, reject_reason, src_text from staged where reject_reason is not null"
+        ).fetchall()
+        if summary.duplicates:
+            rejects += con.sql("select * from duplicates").fetchall()
+        facts = [
+            {
+                "hour": h,
+                "fingerprint": fingerprints[h],
+                "accepted": per_hour.get(h, 0),
+                "rejected": per_hour_rejected.get(h, 0),
+                "duplicates": per_hour_in.get(h, 0) - per_hour.get(h, 0),
+                "files": sum(1 for f in files if h in f.hours),
+            }
+            for h in todo
+        ]
+        registry.save_raw_partitions(conn, todo, facts, rejects)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from sentinel_pipeline.duck import literal
+
 
 def hour_path(lake_dir: Path, asset: str, hour: datetime) -> Path:
     utc = hour.astimezone(timezone.utc)
@@ -36,12 +38,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        con.execute(f"copy ({select_sql}) to '{tmp}' (format parquet, compression zstd)")
+        con.execute(f"copy ({select_sql}) to {literal(tmp)} (format parquet, compression zstd)")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def parquet_list_sql(paths: list[str]) -> str:
-    """A DuckDB list literal of file paths, for ``read_parquet([...])``."""
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"

@@ -20,7 +20,11 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from sentinel_pipeline import cdr, registry
+from sentinel_pipeline import duck, registry
+from sentinel_pipeline.cdr.layouts import CDR_SUFFIXES, FileLayout, file_format
+from sentinel_pipeline.cdr.lines import count_lines
+from sentinel_pipeline.cdr.read import with_file_rows
+from sentinel_pipeline.errors import UnreadableFile
 from sentinel_pipeline.settings import Settings
 
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".crdownload")
@@ -43,7 +47,6 @@ class TickOutcome:
     quarantined: list[tuple[LandedFile, str]] = field(default_factory=list)
     hours: set[datetime] = field(default_factory=set)
     waiting: dict[str, list[int]] = field(default_factory=dict)
-    more_files: bool = False
     extra_columns: dict[str, list[str]] = field(default_factory=dict)  # path -> ignored columns
 
 
@@ -51,7 +54,7 @@ def is_candidate(name: str) -> bool:
     lower = name.lower()
     if lower.startswith((".", "_")) or lower.endswith(TEMPORARY_SUFFIXES):
         return False
-    return lower.endswith(cdr.CDR_SUFFIXES)
+    return lower.endswith(CDR_SUFFIXES)
 
 
 def list_landing(landing_dir: Path) -> list[LandedFile]:
@@ -71,9 +74,9 @@ def list_landing(landing_dir: Path) -> list[LandedFile]:
     return sorted(found, key=lambda f: (f.mtime_ns, f.path))
 
 
-def scan_file(con, path: Path, settings: Settings) -> tuple[cdr.FileLayout, list[datetime], int]:
+def scan_file(con, path: Path, settings: Settings) -> tuple[FileLayout, list[datetime], int]:
     """The layout of a file, the partition hours its rows fall into, and its row count (every record,
-    including the ones that will be rejected). Raises ``cdr.UnreadableFile`` for a file to quarantine.
+    including the ones that will be rejected). Raises ``UnreadableFile`` for a file to quarantine.
 
     The layout's ``table`` is set when the file must be read line by line (``read_by_line`` in the
     registry): DuckDB refused it, or its row count does not match its line count (blank lines, quoted
@@ -82,16 +85,16 @@ def scan_file(con, path: Path, settings: Settings) -> tuple[cdr.FileLayout, list
     def hours_sql(sql: str):
         return con.execute(f"select hour, count(*) from ({sql}) group by hour").fetchall()
 
-    layout, rows = cdr.with_file_rows(con, path, 0, settings, hours_sql)
+    layout, rows = with_file_rows(con, path, 0, settings, hours_sql)
     total = sum(n for _, n in rows)
-    if layout.format == "csv" and layout.table is None and cdr.count_lines(path) != total + 1:
-        layout, rows = cdr.with_file_rows(con, path, 0, settings, hours_sql, lenient=True)
+    if layout.format == "csv" and layout.table is None and count_lines(path) != total + 1:
+        layout, rows = with_file_rows(con, path, 0, settings, hours_sql, lenient=True)
         total = sum(n for _, n in rows)
     if total == 0:
-        raise cdr.UnreadableFile(path, "has a header but no rows")
+        raise UnreadableFile(path, "has a header but no rows")
     hours = sorted(h for h, _ in rows if h is not None)
     if not hours:
-        raise cdr.UnreadableFile(path, f"none of its {total} rows has a readable seizure_time")
+        raise UnreadableFile(path, f"none of its {total} rows has a readable seizure_time")
     return layout, hours, total
 
 
@@ -109,44 +112,44 @@ def register_landed_files(
     outcome = TickOutcome()
     listing = list_landing(settings.landing_dir)
     known = registry.known_identities(conn, [f.path for f in listing])
-    new = [f for f in listing if f.identity not in known]
-    con = None
-    taken = 0
-    for f in new:
+    ready = []
+    for f in (f for f in listing if f.identity not in known):
         settled = now - f.mtime_ns / 1e9 >= settings.landing_settle_seconds
         if not settled and seen_before.get(f.path) != [f.size, f.mtime_ns]:
             outcome.waiting[f.path] = [f.size, f.mtime_ns]
-            continue
-        if taken >= settings.sensor_max_files_per_tick:
-            outcome.more_files = True
-            break
-        taken += 1
-        con = con or cdr.connect_duckdb(settings)
-        fmt = cdr.file_format(Path(f.path)) or "csv"
-        try:
-            layout, hours, rows = scan_file(con, settings.landing_dir / f.path, settings)
-        except (cdr.UnreadableFile, duckdb.Error) as exc:
-            # One bad file never holds up the others: it is set aside with its reason.
-            reason = exc.reason if isinstance(exc, cdr.UnreadableFile) else f"cannot be read: {str(exc).splitlines()[0]}"
-            _, old_hours = registry.register_file(
-                conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
-                hours=[], rows_read=None, quarantine_reason=reason,
-            )
-            outcome.quarantined.append((f, reason))
-            outcome.hours.update(old_hours)
-            continue
-        file_id, old_hours = registry.register_file(
-            conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout.layout,
-            hours=hours, rows_read=rows, extra_columns=layout.extra_columns, read_by_line=layout.table is not None,
-        )
-        outcome.registered.append((f, file_id, hours))
-        if layout.extra_columns:
-            outcome.extra_columns[f.path] = list(layout.extra_columns)
-        outcome.hours.update(hours)
-        outcome.hours.update(old_hours)
-    if con is not None:
-        con.close()
+        elif len(ready) < settings.sensor_max_files_per_tick:
+            ready.append(f)
+    if not ready:
+        return outcome
+    with duck.connect(settings) as con:
+        for f in ready:
+            _register(settings, conn, con, f, outcome)
     return outcome
+
+
+def _register(settings: Settings, conn: psycopg.Connection, con, f: LandedFile, outcome: TickOutcome) -> None:
+    fmt = file_format(Path(f.path)) or "csv"
+    try:
+        layout, hours, rows = scan_file(con, settings.landing_dir / f.path, settings)
+    except (UnreadableFile, duckdb.Error) as exc:
+        # One bad file never holds up the others: it is set aside with its reason.
+        reason = exc.reason if isinstance(exc, UnreadableFile) else f"cannot be read: {str(exc).splitlines()[0]}"
+        _, old_hours = registry.register_file(
+            conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
+            hours=[], rows_read=None, quarantine_reason=reason,
+        )
+        outcome.quarantined.append((f, reason))
+        outcome.hours.update(old_hours)
+        return
+    file_id, old_hours = registry.register_file(
+        conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout.layout,
+        hours=hours, rows_read=rows, extra_columns=layout.extra_columns, read_by_line=layout.table is not None,
+    )
+    outcome.registered.append((f, file_id, hours))
+    if layout.extra_columns:
+        outcome.extra_columns[f.path] = list(layout.extra_columns)
+    outcome.hours.update(hours)
+    outcome.hours.update(old_hours)
 
 
 def run_ranges(

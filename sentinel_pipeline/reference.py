@@ -22,11 +22,11 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sentinel_pipeline import schema
 from sentinel_pipeline.errors import SentinelError
 
 TRUNK_KINDS = ("international", "national", "access")
 RANGE_KINDS = ("mobile", "fixed", "premium", "special")
-SUBJECT_TYPES = ("msisdn", "imei", "imsi", "trunk")
 
 # file name -> required columns, in order
 FILES = {
@@ -64,7 +64,6 @@ class HighRiskPrefix:
 
 @dataclass(frozen=True)
 class ReferenceData:
-    directory: Path
     trunks: list[Trunk] = field(default_factory=list)
     number_ranges: list[NumberRange] = field(default_factory=list)
     high_risk: list[HighRiskPrefix] = field(default_factory=list)
@@ -163,9 +162,9 @@ def load(directory: Path) -> ReferenceData:
     path = directory / "whitelist.csv"
     for line, row in _rows(directory, "whitelist.csv"):
         kind = row["subject_type"].lower()
-        if kind not in SUBJECT_TYPES:
+        if kind not in schema.SUBJECT_TYPES:
             raise ReferenceError(
-                f"{path}:{line}: subject_type {row['subject_type']!r} is not one of {', '.join(SUBJECT_TYPES)}"
+                f"{path}:{line}: subject_type {row['subject_type']!r} is not one of {', '.join(schema.SUBJECT_TYPES)}"
             )
         if not row["subject"]:
             raise ReferenceError(f"{path}:{line}: subject is empty")
@@ -174,7 +173,7 @@ def load(directory: Path) -> ReferenceData:
             raise ReferenceError(f"{path}:{line}: msisdn {subject!r} must be E.164 with a leading + (e.g. +2348031234567)")
         whitelist.add((kind, subject))
 
-    return ReferenceData(directory, trunks, ranges, high_risk, whitelist, file_versions(directory))
+    return ReferenceData(trunks, ranges, high_risk, whitelist, file_versions(directory))
 
 
 def register_duckdb(con, ref: ReferenceData) -> None:

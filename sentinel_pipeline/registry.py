@@ -13,10 +13,8 @@ import psycopg
 class RegisteredFile:
     file_id: int
     path: str
-    format: str
-    layout: str
     hours: list[datetime]
-    read_by_line: bool = False  # DuckDB's CSV reader cannot number its lines (cdr.lenient_table)
+    read_by_line: bool = False  # DuckDB's CSV reader cannot number its lines (cdr.lines.lenient_table)
     rows_read: int = 0  # records counted at registration
 
 
@@ -74,7 +72,7 @@ def register_file(
 def files_for_hours(conn: psycopg.Connection, hours: list[datetime]) -> list[RegisteredFile]:
     rows = conn.execute(
         """
-        select file_id, path, format, layout, hours, read_by_line, coalesce(rows_read, 0)
+        select file_id, path, hours, read_by_line, coalesce(rows_read, 0)
         from sentinel.landed_files
         where status = 'registered' and hours && %s::timestamptz[]
         order by file_id

@@ -116,6 +116,11 @@ class Settings:
         )
         if not settings.country_code.isdigit():
             raise ValueError(f"SENTINEL_COUNTRY_CODE must be digits, got {settings.country_code!r}")
+        for prefix in settings.international_prefixes:
+            if not prefix.isdigit():
+                raise ValueError(f"SENTINEL_INTERNATIONAL_PREFIXES must list digit prefixes, got {prefix!r}")
+        if settings.national_prefix and not settings.national_prefix.isdigit():
+            raise ValueError(f"SENTINEL_NATIONAL_PREFIX must be digits (or empty), got {settings.national_prefix!r}")
         return settings
 
     @property

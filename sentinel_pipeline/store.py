@@ -1,6 +1,6 @@
 """Writes to the analysts' tables: ``sentinel.detections`` and ``sentinel.alerts``.
 
-The contract (docs/architecture.md, brief "Alerts"):
+The contract (docs/analysts.md, README "Alerts: what analysts query"):
 - a detector's rows for a set of partition hours are replaced atomically (``replace_detections``);
 - an alert is one case per (detector, subject_type, subject), recomputed from ALL of that subject's
   detections of that detector, so re-running or back-filling hours in any order gives the same alerts

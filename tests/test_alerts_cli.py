@@ -188,7 +188,7 @@ def psql_notifications(proc: subprocess.Popen) -> list[dict]:
 
 @pytest.mark.slow
 def test_an_analyst_works_a_case_and_the_review_survives_a_backfill(settings, conn, database_url, monkeypatch, capsys):
-    from sentinel_pipeline.cli_pipeline import process_landing
+    from sentinel_pipeline.cli.process import process_landing
     from sentinel_pipeline.generator import generate
 
     for name in ("SENTINEL_DAGSTER_PG_URL", "SENTINEL_DAGSTER_ARTIFACTS"):

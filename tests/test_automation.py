@@ -10,13 +10,15 @@ import pytest
 
 from assets.partitions import partition_key_for
 from sentinel_pipeline import database
-from sentinel_pipeline.cli_pipeline import process_landing
+from sentinel_pipeline.cli.process import process_landing
 
 pytestmark = pytest.mark.slow
 
 
 def test_upstream_changes_flow_downstream_without_duplicate_runs(settings, conn):
-    from sentinel_pipeline.definitions import defs
+    from sentinel_pipeline.definitions import build_definitions
+
+    defs = build_definitions(settings)
 
     hour = (datetime.now(timezone.utc) - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     settings.landing_dir.mkdir(parents=True)

@@ -11,7 +11,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sentinel_pipeline import cdr, ingest, landing, lake
+from sentinel_pipeline import ingest, landing, lake
+from sentinel_pipeline.cdr.layouts import MAX_LINE_BYTES
+from sentinel_pipeline.cdr.lines import MAX_RAW_CHARS
+from sentinel_pipeline.duck import literal
 from sentinel_pipeline.cli import main as sentinel_main
 
 HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
@@ -85,7 +88,7 @@ def per_file_accounting(settings, conn) -> dict[str, tuple[int, int, int]]:
     ).fetchall()
     rejects = dict(conn.execute("select file_id, count(*) from sentinel.cdr_rejects group by file_id").fetchall())
     paths = [str(p) for p in (settings.lake_dir / ingest.ASSET).rglob("*.parquet")]
-    in_lake = dict(duckdb.sql(f"select file_id, count(*) from read_parquet({lake.parquet_list_sql(paths)}) group by 1").fetchall())
+    in_lake = dict(duckdb.sql(f"select file_id, count(*) from read_parquet({literal(paths)}) group by 1").fetchall())
     return {path: (read, in_lake.get(fid, 0), rejects.get(fid, 0)) for fid, path, read in files}
 
 
@@ -145,7 +148,7 @@ def test_every_bad_input_is_accepted_rejected_or_quarantined(settings, conn):
     assert times[3].startswith("seizure_time is more than 1 day in the future")
     assert times[4].startswith("seizure_time is before the first partition")
     assert reasons(conn, "latin1.csv") == {3: "line is not valid UTF-8"}
-    assert reasons(conn, "long_line.csv") == {3: f"line longer than {cdr.MAX_LINE_BYTES} bytes"}
+    assert reasons(conn, "long_line.csv") == {3: f"line longer than {MAX_LINE_BYTES} bytes"}
     # Blank lines do not shift line numbers: the bad row is on physical line 5.
     assert reasons(conn, "blank_lines.csv") == {5: "duration_s is negative: -3"}
     assert reasons(conn, "typed.parquet") == {3: "duration_s is negative: -1"}
@@ -156,7 +159,7 @@ def test_every_bad_input_is_accepted_rejected_or_quarantined(settings, conn):
     # The raw content is kept with every reject, and a long line's raw text is cut.
     raws = conn.execute("select reason, raw from sentinel.cdr_rejects").fetchall()
     assert all(raw for _, raw in raws)
-    assert max(len(raw) for _, raw in raws) <= cdr.MAX_RAW_CHARS
+    assert max(len(raw) for _, raw in raws) <= MAX_RAW_CHARS
     assert any("José".replace("é", "\ufffd") in raw for _, raw in raws)
 
 
@@ -240,7 +243,7 @@ def test_quarantined_files_show_in_the_raw_cdrs_metadata_until_fixed(settings, c
     (settings.landing_dir / "late.csv").write_text(HEADER)
     (settings.landing_dir / "ok.csv").write_text(HEADER + good("k1"))
     register(settings, conn)
-    result = dg.materialize([raw_cdrs], partition_key="2026-11-26-10:00", resources={"sentinel": SentinelResource()})
+    result = dg.materialize([raw_cdrs], partition_key="2026-11-26-10:00", resources={"sentinel": SentinelResource.from_settings(settings)})
     (event,) = result.get_asset_materialization_events()
     table = event.materialization.metadata["quarantined_files"].value
     assert "late.csv" in table and "header but no rows" in table

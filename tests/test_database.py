@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from sentinel_pipeline import cli_db, database
+from sentinel_pipeline import database
+from sentinel_pipeline.cli import db as cli_db
 from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.migrations import MigrationError, discover, migrate, pending, status
 from sentinel_pipeline.settings import PROJECT_ROOT, Settings

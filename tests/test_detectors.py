@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from sentinel_pipeline import cdr, reference
+from sentinel_pipeline import duck, reference
+from sentinel_pipeline.cdr.normalise import e164_sql
 from sentinel_pipeline.detectors import (
     cli_masking,
     impossible_concurrency,
@@ -55,15 +56,15 @@ class Cdrs:
         if self.rows:
             con.executemany(f"insert into src values ({', '.join('?' * len(COLUMNS))})", self.rows)
         clean = "regexp_replace({}, '[\\s().\\-/]', '', 'g')"
-        a_number = cdr.e164_sql(clean.format("a_number_raw"), SETTINGS)
-        b_number = cdr.e164_sql(clean.format("b_number_raw"), SETTINGS)
+        a_number = e164_sql(clean.format("a_number_raw"), SETTINGS)
+        b_number = e164_sql(clean.format("b_number_raw"), SETTINGS)
         con.execute(
             f"""create view cdrs as
             select *, coalesce(regexp_full_match(a_number, '\\+[1-9][0-9]{{6,14}}'), false) as a_valid,
                    coalesce(regexp_full_match(b_number, '\\+[1-9][0-9]{{6,14}}'), false) as b_valid,
                    16::smallint as release_cause, 'voice' as service, 1::bigint as file_id,
                    row_number() over () as line,
-                   {cdr.hour_sql('seizure_time', SETTINGS)} as hour
+                   {duck.hour_sql('seizure_time', SETTINGS)} as hour
             from (select *, {a_number} as a_number, {b_number} as b_number from src)"""
         )
         return con
@@ -118,7 +119,7 @@ def sim_box(calls=20, distinct=None, received=0, cells=1, imei="358000000000011"
 def simbox(c: Cdrs, **params) -> dict:
     # Hand-made sets cover an hour or two; the window-coverage gate has its own test below.
     params.setdefault("min_hours_with_data", 1)
-    return c.detect(simbox_profile.detect_sql(simbox_profile.SimboxProfileParams(**params)))
+    return c.detect(simbox_profile.detect_sql(simbox_profile.SimboxProfileParams(**params), SETTINGS))
 
 
 def test_simbox_profile_waits_for_a_window_mostly_covered_by_traffic():
@@ -190,7 +191,7 @@ def masking(national_calls: int, distinct: int | None = None, trunk="INT_LON01",
 
 
 def masked(c: Cdrs, **params) -> dict:
-    return c.detect(cli_masking.detect_sql(cli_masking.CliMaskingParams(**params)))
+    return c.detect(cli_masking.detect_sql(cli_masking.CliMaskingParams(**params), SETTINGS))
 
 
 def test_cli_masking_thresholds():
@@ -229,7 +230,7 @@ def invalid(bad_calls: int, distinct: int = 5, trunk="INT_AMS01") -> Cdrs:
 
 
 def invalids(c: Cdrs, **params) -> dict:
-    return c.detect(invalid_cli.detect_sql(invalid_cli.InvalidCliParams(**params)))
+    return c.detect(invalid_cli.detect_sql(invalid_cli.InvalidCliParams(**params), SETTINGS))
 
 
 def test_invalid_cli_thresholds():
@@ -270,7 +271,7 @@ def overlapping(n: int, *, a="+233540981386", record_type="IGW_IN", trunk_in="IN
 
 
 def concurrency(c: Cdrs, **params) -> dict:
-    return c.detect(impossible_concurrency.detect_sql(impossible_concurrency.ImpossibleConcurrencyParams(**params)))
+    return c.detect(impossible_concurrency.detect_sql(impossible_concurrency.ImpossibleConcurrencyParams(**params), SETTINGS))
 
 
 def test_impossible_concurrency_more_than_two():
@@ -300,6 +301,17 @@ def test_impossible_concurrency_needs_more_than_one_line():
     assert concurrency(overlapping(4, a="08031367862", record_type="MOC", trunk_in=None, imeis=1)) == {}
 
 
+def test_impossible_concurrency_counts_a_call_started_three_hours_before():
+    # A call seized 2 h 30 min before the hour (its hour is the third before the partition hour) and
+    # still running, plus two calls in the hour: three at once, all inside the detector's window.
+    c = overlapping(2)
+    c.add("+233540981386", mobile(99), at=HOUR - timedelta(hours=2, minutes=30), duration=4 * 3600,
+          record_type="IGW_IN", trunk_in="INT_LON01")
+    row = concurrency(c)["+233540981386"]
+    assert row["metrics"]["peak_concurrent_calls"] == 3
+    assert row["window_start"] == HOUR - timedelta(hours=3)
+
+
 def test_impossible_concurrency_ignores_access_trunks_and_unanswered_calls():
     assert concurrency(overlapping(6, a="+2348030000202", record_type="MOC", trunk_in="ACC_PBX02")) == {}
     assert concurrency(overlapping(6, duration=0)) == {}
@@ -320,7 +332,7 @@ def ringing(callees: int, answered: int = 0, answered_s: int = 20, callbacks: in
 
 
 def wangiris(c: Cdrs, **params) -> dict:
-    return c.detect(wangiri.detect_sql(wangiri.WangiriParams(**params)))
+    return c.detect(wangiri.detect_sql(wangiri.WangiriParams(**params), SETTINGS))
 
 
 def test_wangiri_thresholds():
@@ -362,7 +374,7 @@ def pumping(calls: int, minutes_each: float, baseline_minutes_per_day: float = 0
 
 
 def irsfs(c: Cdrs, **params) -> dict:
-    return c.detect(irsf.detect_sql(irsf.IrsfParams(**params)))
+    return c.detect(irsf.detect_sql(irsf.IrsfParams(**params), SETTINGS))
 
 
 def test_irsf_thresholds():
@@ -388,5 +400,4 @@ def test_irsf_ignores_ordinary_destinations():
 
 @pytest.mark.parametrize("module", [simbox_profile, cli_masking, invalid_cli, impossible_concurrency, wangiri, irsf])
 def test_no_cdrs_no_detections(module):
-    params = next(v for k, v in vars(module).items() if k.endswith("Params"))()
-    assert Cdrs().detect(module.detect_sql(params)) == {}
+    assert Cdrs().detect(module.detect_sql(module.SPEC.default_params, SETTINGS)) == {}

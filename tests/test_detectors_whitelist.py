@@ -6,8 +6,9 @@ import shutil
 
 import duckdb
 
-from sentinel_pipeline import detectors, features, lake, store
+from sentinel_pipeline import features, lake, store
 from sentinel_pipeline.detectors import sdhf, wangiri
+from sentinel_pipeline.detectors.run import run_detector
 from sentinel_pipeline.settings import PROJECT_ROOT
 from tests.test_detectors import HOUR, ringing
 
@@ -35,9 +36,7 @@ def test_whitelisted_wangiri_number_is_not_detected(settings, conn, tmp_path):
     calls.rows += ringing(25, a="+6777596388").rows
     calls.write_lake(settings)
     settings = with_whitelist(settings, tmp_path, "msisdn,+6777596388,test number of the fraud team")
-    sql = wangiri.detect_sql(wangiri.WangiriParams())
-    summary = detectors.run_raw_detector(settings, conn, wangiri.DETECTOR, lambda: sql, [HOUR], "run-1",
-                                         wangiri.WINDOW_HOURS - 1)
+    summary = run_detector(settings, conn, wangiri.SPEC, wangiri.WangiriParams(), [HOUR], "run-1")
     assert summary.detections == 1
     found = detections(conn, "wangiri")
     assert set(found) == {"+37342315510"}
@@ -67,6 +66,5 @@ def test_whitelisted_number_is_not_detected_by_sdhf(settings, conn, tmp_path):
         lake.hour_path(settings.lake_dir, features.ASSET, HOUR),
     )
     # +2348030000101 is in the shipped whitelist (a call centre line)
-    params = sdhf.SdhfParams()
-    detectors.run_detector(settings, conn, sdhf.DETECTOR, lambda rel: sdhf.detect_sql(rel, params), [HOUR], None)
+    run_detector(settings, conn, sdhf.SPEC, sdhf.SdhfParams(), [HOUR], None)
     assert set(detections(conn, "sdhf")) == {"+2348061111111"}

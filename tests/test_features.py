@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 
-from sentinel_pipeline import cdr, features, ingest, lake
+from sentinel_pipeline import features, ingest, lake, schema
 from sentinel_pipeline.settings import Settings
 
 T0 = datetime(2026, 11, 26, 0, tzinfo=timezone.utc)
@@ -14,7 +14,7 @@ def write_raw(settings: Settings, calls: list[tuple]) -> None:
     """calls: (a_number, b_number, minutes after T0, duration_s, record_type, cell_id)."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"create table raw ({cdr.NORMALISED_SCHEMA})")
+    con.execute(f"create table raw ({schema.ddl(schema.STAGED_COLUMNS)})")
     for i, (a, b, minute, duration, record_type, cell) in enumerate(calls):
         seizure = T0 + timedelta(minutes=minute)
         con.execute(

@@ -321,7 +321,7 @@ def test_scenarios(tmp_path):
 
 
 def test_cli_generate(tmp_path, capsys):
-    from sentinel_pipeline import cli_generate
+    from sentinel_pipeline.cli import generate as cli_generate
     from sentinel_pipeline.settings import Settings
 
     parser = argparse.ArgumentParser()

@@ -9,8 +9,6 @@ HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
 
 
 def test_rejects_keep_their_file_and_line_when_files_are_read_together(settings, conn, monkeypatch):
-    from sentinel_pipeline import cdr
-
     settings.landing_dir.mkdir(parents=True)
     bad_lines = {"a.csv": 4, "b.csv": 2, "c.csv": 7}
     for n, (name, bad) in enumerate(bad_lines.items()):
@@ -20,7 +18,7 @@ def test_rejects_keep_their_file_and_line_when_files_are_read_together(settings,
         os.utime(settings.landing_dir / name, (time.time() - 60, time.time() - 60))
     outcome = landing.register_landed_files(settings, conn, {})
     # Clean files never take the file-by-file path.
-    monkeypatch.setattr(cdr, "with_file_rows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("file by file")))
+    monkeypatch.setattr(ingest, "with_file_rows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("file by file")))
     summary = ingest.build_raw_hours(settings, conn, sorted(outcome.hours))
 
     rejects = conn.execute(

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from sentinel_pipeline import cdr
+from sentinel_pipeline import duck
+from sentinel_pipeline.cdr.read import read_file_sql
+from sentinel_pipeline.errors import UnreadableFile
 from sentinel_pipeline.settings import Settings
 
 
@@ -13,8 +15,8 @@ def rows_of(tmp_path: Path, text: str, env: dict | None = None, name: str = "f.c
     settings = Settings.from_env({"SENTINEL_HOME": str(tmp_path / "home"), **(env or {})})
     path = tmp_path / name
     path.write_text(text)
-    con = cdr.connect_duckdb(settings)
-    _, sql = cdr.read_file_sql(con, path, 1, settings)
+    con = duck.connect(settings)
+    _, sql = read_file_sql(con, path, 1, settings)
     relation = con.sql(f"select * from ({sql}) order by line")
     return [dict(zip(relation.columns, r)) for r in relation.fetchall()]
 
@@ -122,5 +124,5 @@ def test_original_engine_layout_is_accepted(tmp_path):
 
 
 def test_a_file_without_the_required_columns_is_unreadable(tmp_path):
-    with pytest.raises(cdr.UnreadableFile, match="missing required columns: record_id"):
+    with pytest.raises(UnreadableFile, match="missing required columns: record_id"):
         rows_of(tmp_path, "foo,bar\n1,2\n")

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sentinel_pipeline.cli_pipeline import process_landing
+from sentinel_pipeline.cli.process import process_landing
 from sentinel_pipeline.generator import generate
 
 pytestmark = pytest.mark.slow
@@ -40,12 +40,12 @@ def day(settings, tmp_path):
     return labels
 
 
-def run_hours(start_key: str, end_key: str, **config):
+def run_hours(settings, start_key: str, end_key: str, **config):
     import dagster as dg
 
-    from sentinel_pipeline.definitions import defs
+    from sentinel_pipeline.definitions import build_definitions
 
-    job = defs.resolve_job_def("cdr_pipeline")
+    job = build_definitions(settings).resolve_job_def("cdr_pipeline")
     run_config = {"ops": {"sdhf_detections": {"config": config}}} if config else None
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
@@ -100,8 +100,8 @@ def test_backfill_keeps_triage_and_never_duplicates(settings, conn, day):
     before = snapshot(conn)
 
     # Back-fill the whole day in one run, then a few hours again in another.
-    run_hours("2026-11-20-00:00", "2026-11-20-23:00")
-    run_hours("2026-11-20-05:00", "2026-11-20-08:00")
+    run_hours(settings, "2026-11-20-00:00", "2026-11-20-23:00")
+    run_hours(settings, "2026-11-20-05:00", "2026-11-20-08:00")
 
     after = snapshot(conn)
     assert after["detections"] == before["detections"]
@@ -118,7 +118,7 @@ def test_backfill_keeps_triage_and_never_duplicates(settings, conn, day):
 def test_sdhf_parameters_from_run_config(settings, conn, day):
     process_landing(settings, echo=lambda *_: None)
     (default_count,) = conn.execute("select count(*) from sentinel.detections where detector = 'sdhf'").fetchone()
-    run_hours("2026-11-20-00:00", "2026-11-20-23:00", min_unique_destinations=20, max_avg_duration_seconds=60.0)
+    run_hours(settings, "2026-11-20-00:00", "2026-11-20-23:00", min_unique_destinations=20, max_avg_duration_seconds=60.0)
     (loose_count,) = conn.execute("select count(*) from sentinel.detections where detector = 'sdhf'").fetchone()
     assert loose_count > default_count
 

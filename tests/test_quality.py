@@ -15,7 +15,11 @@ from assets.cdrs import raw_cdrs
 from assets.checks import RAW_CONTRACT, RAW_VOLUME, raw_cdrs_contract, raw_cdrs_volume
 from assets.features import caller_features
 from resources import SentinelResource
-from sentinel_pipeline import cdr, ingest, landing, lake, quality
+from sentinel_pipeline import duck, ingest, landing, lake
+from sentinel_pipeline.cdr.lines import count_lines
+from sentinel_pipeline.cdr.read import with_file_rows
+from sentinel_pipeline.errors import UnreadableFile
+from sentinel_pipeline.quality.pg_suites import raw_volume
 from sentinel_pipeline.settings import Settings
 
 HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
@@ -36,14 +40,14 @@ _line = st.one_of(
 
 def _read_like_the_sensor(path: Path, settings: Settings) -> list[tuple]:
     """Rows of a file the way landing.scan_file and ingest read it (fast path, or line by line)."""
-    con = cdr.connect_duckdb(settings)
+    con = duck.connect(settings)
 
     def rows(sql):
         return con.execute(f"select line, reject_reason, record_id, seizure_time, duration_s from ({sql})").fetchall()
 
-    layout, result = cdr.with_file_rows(con, path, 1, settings, rows)
-    if layout.table is None and cdr.count_lines(path) != len(result) + 1:
-        layout, result = cdr.with_file_rows(con, path, 1, settings, rows, lenient=True)
+    layout, result = with_file_rows(con, path, 1, settings, rows)
+    if layout.table is None and count_lines(path) != len(result) + 1:
+        layout, result = with_file_rows(con, path, 1, settings, rows, lenient=True)
     con.close()
     return result
 
@@ -58,7 +62,7 @@ def test_the_parser_never_crashes_and_every_line_is_accepted_or_rejected(lines, 
         path.write_bytes(HEADER.encode() + body)
         try:
             rows = _read_like_the_sensor(path, settings)
-        except cdr.UnreadableFile as exc:  # a whole-file problem, with a reason
+        except UnreadableFile as exc:  # a whole-file problem, with a reason
             assert exc.reason
             return
         physical = (HEADER.encode() + body).split(b"\n")
@@ -92,7 +96,7 @@ def test_a_stopped_feed_fails_the_volume_check(settings, conn):
     _land(settings, conn, "today_little.csv", _calls(HOUR + timedelta(hours=1), 30, "t-"))  # next hour: a trickle
 
     result = dg.materialize(
-        [raw_cdrs, raw_cdrs_volume], partition_key=KEY, resources={"sentinel": SentinelResource()},
+        [raw_cdrs, raw_cdrs_volume], partition_key=KEY, resources={"sentinel": SentinelResource.from_settings(settings)},
         raise_on_error=False,
     )
     check = _evaluations(result)[RAW_VOLUME]
@@ -106,19 +110,19 @@ def test_a_stopped_feed_fails_the_volume_check(settings, conn):
     assert details["expectations"][0]["observed_value"]["rows_accepted"] == 0
 
     # A range run judges every hour in it: 10:00 (nothing) and 11:00 (30 of the usual 0: no baseline).
-    outcomes = quality.raw_volume(conn, [HOUR, HOUR + timedelta(hours=1)])
+    outcomes = raw_volume(conn, [HOUR, HOUR + timedelta(hours=1)])
     assert [o.passed for o in outcomes] == [False, True]
 
 
 def test_a_normal_hour_passes_volume_and_an_unfinished_hour_is_not_judged(conn, settings):
     for days_back in (0, 1, 2):
         _land(settings, conn, f"n{days_back}.csv", _calls(HOUR - timedelta(days=days_back), 150, f"n{days_back}-"))
-    (outcome,) = quality.raw_volume(conn, [HOUR])
+    (outcome,) = raw_volume(conn, [HOUR])
     assert outcome.passed
     conn.execute("update sentinel.raw_partitions set rows_accepted = 0 where hour = %s", [HOUR])
-    (outcome,) = quality.raw_volume(conn, [HOUR], now=HOUR + timedelta(minutes=30))
+    (outcome,) = raw_volume(conn, [HOUR], now=HOUR + timedelta(minutes=30))
     assert outcome.passed and "not over yet" in outcome.summary
-    (outcome,) = quality.raw_volume(conn, [HOUR])
+    (outcome,) = raw_volume(conn, [HOUR])
     assert not outcome.passed
 
 
@@ -134,7 +138,7 @@ def test_a_broken_raw_hour_blocks_detection_and_shows_failing_values(settings, c
 
     result = dg.materialize(
         [raw_cdrs, raw_cdrs_contract, caller_features], partition_key=KEY,
-        resources={"sentinel": SentinelResource()}, raise_on_error=False,
+        resources={"sentinel": SentinelResource.from_settings(settings)}, raise_on_error=False,
     )
     check = _evaluations(result)[RAW_CONTRACT]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
@@ -155,9 +159,9 @@ def test_checks_run_over_a_range_and_pass_on_clean_data(settings, conn):
     for h in range(3):
         _land(settings, conn, f"h{h}.csv", _calls(HOUR + timedelta(hours=h), 80, f"h{h}-"))
     from sensors.landing import PIPELINE_JOB
-    from sentinel_pipeline.definitions import defs
+    from sentinel_pipeline.definitions import build_definitions
 
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+    result = build_definitions(settings).resolve_job_def(PIPELINE_JOB).execute_in_process(
         tags={"dagster/asset_partition_range_start": KEY, "dagster/asset_partition_range_end": "2026-11-26-12:00"},
         raise_on_error=False,
     )

@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from sentinel_pipeline.detectors import sdhf
+from sentinel_pipeline.settings import Settings
 
 HOUR = datetime(2026, 11, 26, 13, tzinfo=timezone.utc)
 
@@ -25,7 +26,7 @@ def detect(rows: list[tuple[str, int, float]], params: sdhf.SdhfParams = sdhf.Sd
             "insert into features values (?, ?, ?, ?, ?, 0, 1, 0, 1, ?, ?)",
             [caller, HOUR, destinations, avg, destinations, HOUR, HOUR],
         )
-    relation = con.sql(sdhf.detect_sql("features", params))
+    relation = con.sql(sdhf.detect_sql(params, Settings()))
     return {r[1]: dict(zip(relation.columns, r)) for r in relation.fetchall()}
 
 

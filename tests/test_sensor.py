@@ -10,6 +10,7 @@ import dagster as dg
 from resources import SentinelResource
 from sensors.landing import landing_files
 from sentinel_pipeline import landing
+from sentinel_pipeline.settings import Settings
 
 HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
 
@@ -28,7 +29,9 @@ def call(record_id: str, when: str) -> str:
 
 
 def tick(cursor: str | None = None) -> dg.SensorResult:
-    context = dg.build_sensor_context(cursor=cursor, resources={"sentinel": SentinelResource()})
+    # The test's settings are in the environment (the ``settings`` fixture).
+    sentinel = SentinelResource.from_settings(Settings.from_env())
+    context = dg.build_sensor_context(cursor=cursor, resources={"sentinel": sentinel})
     return landing_files(context)
 
 
@@ -110,7 +113,7 @@ def test_run_ranges_merge_contiguous_hours_and_follow_the_window():
 
 
 def test_process_merges_the_ranges_of_several_ticks():
-    from sentinel_pipeline.cli_pipeline import merge_ranges
+    from sentinel_pipeline.cli.process import merge_ranges
 
     def request(start, end, key):
         tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}

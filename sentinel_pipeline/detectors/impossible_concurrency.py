@@ -8,8 +8,8 @@ multi-channel by design, so calls entering on a trunk of kind ``access`` are not
 Rule, per calling number (originating records: MOC, IGW_IN, TRANSIT): the answered calls' intervals
 [answer, answer + duration) (seizure time when no answer time) are swept in time order; the number is
 detected for an hour when the peak number of simultaneous calls reached inside that hour exceeds
-``max_concurrent_calls`` (default 2). Calls that started up to ``lookback_hours`` before the hour are
-included, so a call still running at the hour's start counts.
+``max_concurrent_calls`` (default 2). Calls that started in the ``lookback_hours`` (3) hours before the hour are included, so a call still
+running at the hour's start counts.
 
 The calls running at the peak must also come from at least ``min_lines_at_peak`` (default 2) lines: each
 handset (IMEI) is one line, and a call without handset data (gateway, transit records) counts as a line
@@ -26,38 +26,32 @@ line. A spoofed or cloned number is in several calls for minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar
 
-from sentinel_pipeline import cdr
-from sentinel_pipeline.detectors.common import condition
+from sentinel_pipeline import schema
+from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
+from sentinel_pipeline.detectors.sql import detection_rows, in_lookback
+from sentinel_pipeline.duck import literal
+from sentinel_pipeline.settings import Settings
 
-DETECTOR = "impossible_concurrency"
-LOOKBACK_HOURS = 3
 
-
-@dataclass(frozen=True)
-class ImpossibleConcurrencyParams:
+class ImpossibleConcurrencyParams(DetectorParams):
     max_concurrent_calls: int = 2
     min_lines_at_peak: int = 2
     min_seconds_over_limit: int = 60
+    lookback_hours: ClassVar[int] = 3  # calls last minutes, rarely hours: the 3 hours before the hour
 
 
-def detect_sql(params: ImpossibleConcurrencyParams) -> str:
-    p = params
-    originating = ", ".join(f"'{t}'" for t in cdr.ORIGINATING_RECORD_TYPES)
-    conditions = ",\n            ".join([
-        condition("max_concurrent_calls", "peak_concurrent_calls", ">", p.max_concurrent_calls),
-        condition("min_lines_at_peak", "lines_at_peak", ">=", p.min_lines_at_peak),
-        condition("min_seconds_over_limit", "seconds_over_limit", ">=", p.min_seconds_over_limit),
-    ])
+def detect_sql(p: ImpossibleConcurrencyParams, settings: Settings) -> str:
+    originating = ", ".join(literal(t) for t in schema.ORIGINATING_RECORD_TYPES)
+    limit = literal(p.max_concurrent_calls)
     return f"""
 with calls as (
     -- answered calls made in each target hour or running into it
     select t.hour as partition_hour, c.a_number, c.record_id, c.cell_id, c.imei, c.trunk_in,
            coalesce(c.answer_time, c.seizure_time) as call_start,
            coalesce(c.answer_time, c.seizure_time) + to_seconds(c.duration_s) as call_end
-    from cdrs c join targets t
-      on c.hour > t.hour - interval {LOOKBACK_HOURS} hours and c.hour <= t.hour
+    from cdrs c join targets t on {in_lookback(p.lookback_hours)}
     where c.record_type in ({originating})
       and c.duration_s > 0
       and (c.trunk_in is null or c.trunk_in not in (select trunk_id from ref_trunks where kind = 'access'))
@@ -79,24 +73,24 @@ peaks as (
     select partition_hour, a_number,
         max(concurrent) as peak_concurrent_calls,
         arg_max(event_at, concurrent) as peak_at,
-        count(*) filter (where delta = 1 and concurrent > {p.max_concurrent_calls}) as calls_over_limit,
-        sum(epoch(next_event_at) - epoch(event_at)) filter (where concurrent > {p.max_concurrent_calls})
+        count(*) filter (where delta = 1 and concurrent > {limit}) as calls_over_limit,
+        sum(epoch(next_event_at) - epoch(event_at)) filter (where concurrent > {limit})
             as seconds_over_limit
     from running
     where event_at >= partition_hour and event_at < partition_hour + interval 1 hour
     group by all
-    having max(concurrent) > {p.max_concurrent_calls}
+    having max(concurrent) > {limit}
 ),
 spread as (
     -- where the calls running at the peak came from
     select k.partition_hour, k.a_number,
         count(*) as calls_at_peak,
-        count(distinct c.cell_id) as distinct_cells,
-        count(distinct c.imei) as distinct_imeis,
+        count(distinct c.cell_id) as distinct_cells_at_peak,
+        count(distinct c.imei) as distinct_imeis_at_peak,
         -- lines seen at the peak: each handset (IMEI) is one line; a call without handset data
         -- (gateway, transit) may come from any line, so counts as one
         count(distinct c.imei) + count(*) filter (where c.imei is null) as lines_at_peak,
-        count(distinct c.trunk_in) as distinct_trunks,
+        count(distinct c.trunk_in) as distinct_trunks_at_peak,
         min(c.call_start) as first_seen,
         max(c.call_end) as last_seen
     from peaks k join calls c
@@ -104,36 +98,20 @@ spread as (
      and c.call_start <= k.peak_at and c.call_end > k.peak_at
     group by all
 )
-select
-    'msisdn' as subject_type,
-    a_number as subject,
-    partition_hour,
-    partition_hour - interval {LOOKBACK_HOURS} hours as window_start,
-    partition_hour + interval 1 hour as window_end,
-    case
-        when peak_concurrent_calls >= 4 * {p.max_concurrent_calls} then 'CRITICAL'
-        when peak_concurrent_calls >= 2 * {p.max_concurrent_calls} then 'HIGH'
-        when peak_concurrent_calls > {p.max_concurrent_calls} + 1 then 'MEDIUM'
-        else 'LOW'
-    end as severity,
-    round(least(1.0, 0.5 + 0.5 * (peak_concurrent_calls - {p.max_concurrent_calls})
-                           / {3 * p.max_concurrent_calls:.1f}), 4) as score,
-    first_seen,
-    last_seen,
-    json_object(
-        'peak_concurrent_calls', peak_concurrent_calls,
-        'peak_at', peak_at,
-        'calls_over_limit', calls_over_limit,
-        'seconds_over_limit', seconds_over_limit,
-        'distinct_cells_at_peak', distinct_cells,
-        'distinct_imeis_at_peak', distinct_imeis,
-        'distinct_trunks_at_peak', distinct_trunks,
-        'lines_at_peak', lines_at_peak,
-        'conditions', json_object(
-            {conditions}
-        )
-    ) as metrics
-from peaks join spread using (partition_hour, a_number)
-where lines_at_peak >= {p.min_lines_at_peak}
-  and seconds_over_limit >= {p.min_seconds_over_limit}
-"""
+""" + detection_rows(
+        subject_type="msisdn", subject="a_number", lookback_hours=p.lookback_hours,
+        severity=[(f"peak_concurrent_calls >= 4 * {limit}", "CRITICAL"), (f"peak_concurrent_calls >= 2 * {limit}", "HIGH"),
+                  (f"peak_concurrent_calls > {limit} + 1", "MEDIUM")],
+        score=f"least(1.0, 0.5 + 0.5 * (peak_concurrent_calls - {limit}) / {3 * p.max_concurrent_calls:.1f})",
+        evidence=("peak_concurrent_calls", "peak_at", "calls_over_limit", "seconds_over_limit", "distinct_cells_at_peak",
+                  "distinct_imeis_at_peak", "distinct_trunks_at_peak", "lines_at_peak"),
+        source="peaks join spread using (partition_hour, a_number)",
+        rule=[("max_concurrent_calls", "peak_concurrent_calls", ">", p.max_concurrent_calls),
+              ("min_lines_at_peak", "lines_at_peak", ">=", p.min_lines_at_peak),
+              ("min_seconds_over_limit", "seconds_over_limit", ">=", p.min_seconds_over_limit)],
+    )
+
+
+SPEC = DetectorSpec("impossible_concurrency", ImpossibleConcurrencyParams, detect_sql, subject_types=("msisdn",),
+                    summary_columns=("peak_concurrent_calls", "peak_at", "lines_at_peak"),
+                    reference_files=("trunks.csv",), fraud_types=("impossible_concurrency",))

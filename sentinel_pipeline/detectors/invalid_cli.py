@@ -17,88 +17,41 @@ with a ``trunk_in``, and ``MTC`` records of calls from national interconnects, w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar
 
-from sentinel_pipeline.detectors.common import cli_class_sql, condition, in_window, parse_lengths
+from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
+from sentinel_pipeline.detectors.sql import parse_lengths, trunk_cli_detection
+from sentinel_pipeline.duck import literal
+from sentinel_pipeline.settings import Settings
 
-DETECTOR = "invalid_cli"
-WINDOW_HOURS = 24
+INVALID_CLASSES = ("malformed", "unallocated", "wrong_length")
 
 
-@dataclass(frozen=True)
-class InvalidCliParams:
+class InvalidCliParams(DetectorParams):
     min_invalid_calls: int = 10
     min_distinct_invalid_clis: int = 5
     national_number_lengths: str = "mobile=10,fixed=8"
+    lookback_hours: ClassVar[int] = 23
 
 
-def detect_sql(params: InvalidCliParams, country_code: str = "234") -> str:
-    p = params
-    conditions = ",\n            ".join([
-        condition("min_invalid_calls", "invalid_cli_calls", ">=", p.min_invalid_calls),
-        condition("min_distinct_invalid_clis", "distinct_invalid_clis", ">=", p.min_distinct_invalid_clis),
-    ])
-    return f"""
-with entered as (
-    select t.hour as partition_hour, c.trunk_in, c.a_number, c.a_number_raw, c.a_valid, c.seizure_time,
-           c.hour = t.hour as in_hour
-    from cdrs c join targets t on {in_window(WINDOW_HOURS)}
-    where c.trunk_in is not null
-      and (c.record_type <> 'MTC'
-           or c.trunk_in in (select trunk_id from ref_trunks where kind = 'national'))
-),
-clis as (select distinct a_number, a_number_raw, a_valid from entered),
-classified as ({cli_class_sql("clis", country_code, parse_lengths(p.national_number_lengths))}),
-trunks as (
-    select e.partition_hour, e.trunk_in as trunk,
-        count(*) as calls,
-        count(*) filter (where k.cli_class in ('malformed', 'unallocated', 'wrong_length')) as invalid_cli_calls,
-        count(distinct e.a_number_raw)
-            filter (where k.cli_class in ('malformed', 'unallocated', 'wrong_length')) as distinct_invalid_clis,
-        count(*) filter (where k.cli_class = 'malformed') as malformed,
-        count(*) filter (where k.cli_class = 'unallocated') as unallocated,
-        count(*) filter (where k.cli_class = 'wrong_length') as wrong_length,
-        bool_or(e.in_hour and k.cli_class in ('malformed', 'unallocated', 'wrong_length')) as active_in_hour,
-        min(e.seizure_time) filter (where k.cli_class in ('malformed', 'unallocated', 'wrong_length')) as first_seen,
-        max(e.seizure_time) filter (where k.cli_class in ('malformed', 'unallocated', 'wrong_length')) as last_seen,
-        (list(distinct e.a_number_raw)
-            filter (where k.cli_class in ('malformed', 'unallocated', 'wrong_length')))[1:5] as example_clis
-    from entered e join classified k using (a_number, a_number_raw)
-    group by all
-)
-select
-    'trunk' as subject_type,
-    trunk as subject,
-    partition_hour,
-    partition_hour - interval {WINDOW_HOURS - 1} hours as window_start,
-    partition_hour + interval 1 hour as window_end,
-    case
-        when invalid_cli_calls >= 100 or invalid_share >= 0.1 then 'CRITICAL'
-        when invalid_cli_calls >= 50 then 'HIGH'
-        when invalid_cli_calls >= 20 then 'MEDIUM'
-        else 'LOW'
-    end as severity,
-    round(
-        0.5 * least(1.0, invalid_cli_calls / {10 * p.min_invalid_calls:.1f})
-        + 0.5 * least(1.0, invalid_share / 0.1),
-        4
-    ) as score,
-    first_seen,
-    last_seen,
-    json_object(
-        'calls', calls,
-        'invalid_cli_calls', invalid_cli_calls,
-        'distinct_invalid_clis', distinct_invalid_clis,
-        'invalid_cli_share', invalid_share,
-        'by_reason', json_object('malformed', malformed, 'unallocated', unallocated, 'wrong_length', wrong_length),
-        'example_clis', example_clis,
-        'window_hours', {WINDOW_HOURS},
-        'conditions', json_object(
-            {conditions}
-        )
-    ) as metrics
-from (select *, round(invalid_cli_calls / calls, 4) as invalid_share from trunks)
-where active_in_hour
-  and invalid_cli_calls >= {p.min_invalid_calls}
-  and distinct_invalid_clis >= {p.min_distinct_invalid_clis}
-"""
+def detect_sql(p: InvalidCliParams, settings: Settings) -> str:
+    # Calls entering on a trunk: originating records, and the MTC legs of calls from national
+    # interconnects, which have no other leg.
+    entered = ("c.trunk_in is not null and (c.record_type <> 'MTC'"
+               " or c.trunk_in in (select trunk_id from ref_trunks where kind = 'national'))")
+    return trunk_cli_detection(
+        entered, kind="invalid", flagged=f"k.cli_class in ({', '.join(map(literal, INVALID_CLASSES))})", distinct_cli="a_number_raw",
+        lookback_hours=p.lookback_hours, settings=settings, nsn_lengths=parse_lengths(p.national_number_lengths),
+        severity=[("invalid_cli_calls >= 100 or invalid_cli_share >= 0.1", "CRITICAL"),
+                  ("invalid_cli_calls >= 50", "HIGH"), ("invalid_cli_calls >= 20", "MEDIUM")],
+        score=f"0.5 * least(1.0, invalid_cli_calls / {10 * p.min_invalid_calls:.1f})"
+              " + 0.5 * least(1.0, invalid_cli_share / 0.1)",
+        rule=[("min_invalid_calls", "invalid_cli_calls", ">=", p.min_invalid_calls),
+              ("min_distinct_invalid_clis", "distinct_invalid_clis", ">=", p.min_distinct_invalid_clis)],
+        by_reason=INVALID_CLASSES,
+    )
+
+
+SPEC = DetectorSpec("invalid_cli", InvalidCliParams, detect_sql, subject_types=("trunk",),
+                    summary_columns=("calls", "invalid_cli_calls", "distinct_invalid_clis", "invalid_cli_share"),
+                    reference_files=("trunks.csv", "number_ranges.csv"), fraud_types=("invalid_cli",))

@@ -17,39 +17,33 @@ Rule, per own subscriber (``MOC`` records) over 24 h, for calls to numbers in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
+from sentinel_pipeline.detectors.sql import detection_rows, high_risk_sql, in_lookback
+from sentinel_pipeline.duck import literal
+from sentinel_pipeline.settings import Settings
 
-from sentinel_pipeline.detectors.common import condition, high_risk_sql, in_window
-
-DETECTOR = "irsf"
-WINDOW_HOURS = 24
+W = 24  # the window judged, in hours; the baseline days before it are read too
 
 
-@dataclass(frozen=True)
-class IrsfParams:
+class IrsfParams(DetectorParams):
     min_calls: int = 5
     min_minutes: float = 30.0
     baseline_factor: float = 3.0
     baseline_days: int = 7
 
+    @property
+    def lookback_hours(self) -> int:
+        return W - 1 + 24 * self.baseline_days
 
-def lookback_hours(params: IrsfParams) -> int:
-    return WINDOW_HOURS - 1 + 24 * params.baseline_days
 
-
-def detect_sql(params: IrsfParams, country_code: str = "234") -> str:
-    p = params
-    conditions = ",\n            ".join([
-        condition("min_calls", "hr_calls", ">=", p.min_calls),
-        condition("min_minutes", "hr_minutes", ">=", p.min_minutes),
-        condition("above_baseline", "hr_minutes", ">", f"{p.baseline_factor} * baseline_daily_minutes"),
-    ])
+def detect_sql(p: IrsfParams, settings: Settings) -> str:
+    home = literal("+" + settings.country_code)
     return f"""
 with outgoing as (
     -- own subscribers' calls abroad (the b_number in another country)
     select * from cdrs
-    where record_type = 'MOC' and starts_with(a_number, '+{country_code}')
-      and starts_with(b_number, '+') and not starts_with(b_number, '+{country_code}')
+    where record_type = 'MOC' and starts_with(a_number, {home})
+      and starts_with(b_number, '+') and not starts_with(b_number, {home})
 ),
 high_risk as ({high_risk_sql("outgoing", "b_number")}),
 hr_calls as (
@@ -62,22 +56,21 @@ windowed as (
         count(*) filter (where c.duration_s > 0) as hr_answered_calls,
         round(sum(c.duration_s) / 60.0, 1) as hr_minutes,
         count(distinct c.b_number) as hr_destinations,
-        list(distinct c.hr_reason) as hr_ranges,
-        (list(distinct c.b_number))[1:5] as example_destinations,
+        list(distinct c.hr_reason order by c.hr_reason) as hr_ranges,
+        (list(distinct c.b_number order by c.b_number))[1:5] as example_destinations,
         count(distinct c.imei) as imeis,
         count(distinct c.cell_id) as cells,
         bool_or(c.hour = t.hour) as active_in_hour,
         min(c.seizure_time) as first_seen,
         max(c.seizure_time) as last_seen
-    from hr_calls c join targets t on {in_window(WINDOW_HOURS)}
+    from hr_calls c join targets t on {in_lookback(W - 1)}
     group by all
 ),
 baseline as (
     -- the subscriber's high-risk minutes in the days before the window
     select t.hour as partition_hour, c.a_number, round(sum(c.duration_s) / 60.0, 1) as baseline_minutes
     from hr_calls c join targets t
-      on c.hour <= t.hour - interval {WINDOW_HOURS} hours
-     and c.hour > t.hour - interval {WINDOW_HOURS + 24 * p.baseline_days} hours
+      on c.hour between t.hour - interval {p.lookback_hours} hours and t.hour - interval {W} hours
     group by all
 ),
 history as (
@@ -85,8 +78,7 @@ history as (
     select t.hour as partition_hour,
         least({p.baseline_days}, count(distinct c.hour) // 24) as baseline_days_available
     from (select distinct hour from cdrs) c join targets t
-      on c.hour <= t.hour - interval {WINDOW_HOURS} hours
-     and c.hour > t.hour - interval {WINDOW_HOURS + 24 * p.baseline_days} hours
+      on c.hour between t.hour - interval {p.lookback_hours} hours and t.hour - interval {W} hours
     group by all
 ),
 profiles as (
@@ -100,39 +92,20 @@ profiles as (
     left join history y using (partition_hour)
     where w.active_in_hour
 )
-select
-    'msisdn' as subject_type,
-    a_number as subject,
-    partition_hour,
-    partition_hour - interval {WINDOW_HOURS - 1} hours as window_start,
-    partition_hour + interval 1 hour as window_end,
-    case
-        when hr_minutes >= 10 * {p.min_minutes} then 'CRITICAL'
-        when hr_minutes >= 3 * {p.min_minutes} then 'HIGH'
-        when hr_minutes >= 1.5 * {p.min_minutes} then 'MEDIUM'
-        else 'LOW'
-    end as severity,
-    round(least(1.0, 0.5 + 0.5 * least(1.0, hr_minutes / {10 * p.min_minutes:.1f})), 4) as score,
-    first_seen,
-    last_seen,
-    json_object(
-        'hr_calls', hr_calls,
-        'hr_answered_calls', hr_answered_calls,
-        'hr_minutes', hr_minutes,
-        'hr_destinations', hr_destinations,
-        'hr_ranges', hr_ranges,
-        'example_destinations', example_destinations,
-        'baseline_daily_minutes', baseline_daily_minutes,
-        'baseline_days_available', baseline_days_available,
-        'imeis', imeis,
-        'cells', cells,
-        'window_hours', {WINDOW_HOURS},
-        'conditions', json_object(
-            {conditions}
-        )
-    ) as metrics
-from profiles
-where hr_calls >= {p.min_calls}
-  and hr_minutes >= {p.min_minutes}
-  and hr_minutes > {p.baseline_factor} * baseline_daily_minutes
-"""
+""" + detection_rows(
+        subject_type="msisdn", subject="a_number", lookback_hours=W - 1,
+        severity=[(f"hr_minutes >= 10 * {literal(p.min_minutes)}", "CRITICAL"),
+                  (f"hr_minutes >= 3 * {literal(p.min_minutes)}", "HIGH"),
+                  (f"hr_minutes >= 1.5 * {literal(p.min_minutes)}", "MEDIUM")],
+        score=f"least(1.0, 0.5 + 0.5 * least(1.0, hr_minutes / {10 * p.min_minutes:.1f}))",
+        evidence=("hr_calls", "hr_answered_calls", "hr_minutes", "hr_destinations", "hr_ranges", "example_destinations",
+                  "baseline_daily_minutes", "baseline_days_available", "imeis", "cells"),
+        source="profiles",
+        rule=[("min_calls", "hr_calls", ">=", p.min_calls), ("min_minutes", "hr_minutes", ">=", p.min_minutes),
+              ("above_baseline", "hr_minutes", ">", f"{literal(p.baseline_factor)} * baseline_daily_minutes")],
+    )
+
+
+SPEC = DetectorSpec("irsf", IrsfParams, detect_sql, subject_types=("msisdn",),
+                    summary_columns=("hr_calls", "hr_minutes", "baseline_daily_minutes", "hr_destinations"),
+                    reference_files=("high_risk_destinations.csv",), fraud_types=("irsf",))

@@ -23,16 +23,15 @@ its SIMs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar
 
-from sentinel_pipeline.detectors.common import condition, in_window
+from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
+from sentinel_pipeline.detectors.sql import detection_rows, in_lookback
+from sentinel_pipeline.duck import literal
+from sentinel_pipeline.settings import Settings
 
-DETECTOR = "simbox_profile"
-WINDOW_HOURS = 24
 
-
-@dataclass(frozen=True)
-class SimboxProfileParams:
+class SimboxProfileParams(DetectorParams):
     min_distinct_destinations: int = 12
     max_incoming_ratio: float = 0.05
     max_cells: int = 1
@@ -44,31 +43,17 @@ class SimboxProfileParams:
     # "Receives almost no calls" means nothing over a window that holds an hour or two of data: the
     # network's traffic must cover most of the window before a profile is judged (cold start, outages).
     min_hours_with_data: int = 12
+    lookback_hours: ClassVar[int] = 23  # a day: the hour and the 23 before it
 
 
-def detect_sql(params: SimboxProfileParams, partition_timezone: str = "UTC") -> str:
-    p = params
-    tz = partition_timezone.replace("'", "''")
-    sim_conditions = ",\n            ".join([
-        condition("min_distinct_destinations", "distinct_destinations", ">=", p.min_distinct_destinations),
-        condition("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio),
-        condition("fixed_location", "distinct_cells", "<=", p.max_cells),
-        condition("fresh_destinations", "fresh_ratio", ">=", p.min_fresh_ratio),
-        condition("shared_imei", "max_imsis_per_imei", ">=", p.min_imsis_per_imei),
-        condition("night_activity", "night_share", ">=", p.min_night_share),
-        condition("short_calls", "avg_duration_s", "<=", p.max_avg_duration_s),
-    ])
-    imei_conditions = ",\n            ".join([
-        condition("shared_imei", "imsis", ">=", p.min_imsis_per_imei),
-        condition("min_distinct_destinations", "distinct_destinations", ">=", p.min_distinct_destinations),
-        condition("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio),
-        condition("fixed_location", "distinct_cells", "<=", p.max_cells),
-    ])
+def detect_sql(p: SimboxProfileParams, settings: Settings) -> str:
+    L = p.lookback_hours
+    tz = literal(settings.partition_timezone)
     return f"""
 with own_calls as (
     -- calls made by own SIMs (MOC with an IMSI)
     select a_number, b_number, imsi, imei, cell_id, duration_s, seizure_time, hour,
-           hour(timezone('{tz}', seizure_time)) < 6 as at_night
+           hour(timezone({tz}, seizure_time)) < 6 as at_night
     from cdrs
     where record_type = 'MOC' and imsi is not null
 ),
@@ -87,13 +72,13 @@ rolling as (
         sum(received) over past_day as received_24h
     from activity
     window past_day as (partition by a_number order by hour
-                        range between interval {WINDOW_HOURS - 1} hours preceding and current row)
+                        range between interval {L} hours preceding and current row)
 ),
 covered_targets as (
     -- target hours whose window holds traffic (of anyone) in at least min_hours_with_data hours
     select t.hour
     from targets t join (select distinct hour from cdrs) d
-      on d.hour > t.hour - interval {WINDOW_HOURS} hours and d.hour <= t.hour
+      on {in_lookback(L, 'd')}
     group by t.hour
     having count(*) >= {p.min_hours_with_data}
 ),
@@ -113,7 +98,7 @@ multi_sim_imeis as (
 ),
 imei_sims as (
     select t.hour as partition_hour, c.imei, count(distinct c.imsi) as imsis
-    from own_calls c join targets t on {in_window(WINDOW_HOURS)}
+    from own_calls c join targets t on {in_lookback(L)}
     where c.imei in (select imei from multi_sim_imeis)
     group by all
 ),
@@ -125,13 +110,13 @@ sims as (
         count(*) filter (where c.at_night) as night_calls,
         round(avg(c.duration_s), 2) as avg_duration_s,
         max(coalesce(i.imsis, 1)) as max_imsis_per_imei,
-        list(distinct c.imei) filter (where i.imsis >= {p.min_imsis_per_imei}) as shared_imeis,
+        list(distinct c.imei order by c.imei) filter (where i.imsis >= {p.min_imsis_per_imei}) as shared_imeis,
         min(c.seizure_time) as first_seen,
         max(c.seizure_time) as last_seen
     from candidates k
     join own_calls c
       on c.a_number = k.a_number
-     and c.hour > k.partition_hour - interval {WINDOW_HOURS} hours and c.hour <= k.partition_hour
+     and c.hour between k.partition_hour - interval {L} hours and k.partition_hour
     left join imei_sims i on i.partition_hour = k.partition_hour and i.imei = c.imei
     group by all
 ),
@@ -150,7 +135,8 @@ sim_signals as (
           + (fresh_ratio >= {p.min_fresh_ratio})::int
           + (max_imsis_per_imei >= {p.min_imsis_per_imei})::int as supporting_signals,
         (night_share >= {p.min_night_share})::int
-          + (avg_duration_s <= {p.max_avg_duration_s})::int as minor_signals
+          + (avg_duration_s <= {p.max_avg_duration_s})::int as minor_signals,
+        {literal(p.min_supporting_signals)} as min_supporting_signals
     from sim_profiles
 ),
 imeis as (
@@ -166,7 +152,7 @@ imeis as (
     from imei_sims i
     join own_calls c
       on c.imei = i.imei
-     and c.hour > i.partition_hour - interval {WINDOW_HOURS} hours and c.hour <= i.partition_hour
+     and c.hour between i.partition_hour - interval {L} hours and i.partition_hour
     where i.imsis >= {p.min_imsis_per_imei}
     group by all
 ),
@@ -174,67 +160,44 @@ imei_profiles as (
     select i.*,
         (select count(*) from cdrs r
          where r.record_type = 'MTC' and list_contains(i.msisdns, r.b_number)
-           and r.hour > i.partition_hour - interval {WINDOW_HOURS} hours and r.hour <= i.partition_hour
+           and r.hour between i.partition_hour - interval {L} hours and i.partition_hour
         ) as received_calls
     from imeis i
     where i.active_in_hour and i.distinct_destinations >= {p.min_distinct_destinations}
 )
-select
-    'msisdn' as subject_type,
-    a_number as subject,
-    partition_hour,
-    partition_hour - interval {WINDOW_HOURS - 1} hours as window_start,
-    partition_hour + interval 1 hour as window_end,
-    case
-        when supporting_signals = 3 then 'CRITICAL'
-        when supporting_signals = 2 and minor_signals >= 1 then 'HIGH'
-        when supporting_signals = 2 then 'MEDIUM'
-        else 'LOW'
-    end as severity,
-    round(least(1.0, 0.4 + 0.15 * supporting_signals + 0.075 * minor_signals), 4) as score,
-    first_seen,
-    last_seen,
-    json_object(
-        'calls', calls,
-        'distinct_destinations', distinct_destinations,
-        'received_calls', received_calls,
-        'distinct_cells', distinct_cells,
-        'shared_imeis', shared_imeis,
-        'avg_duration_s', avg_duration_s,
-        'window_hours', {WINDOW_HOURS},
-        'supporting_signals', supporting_signals,
-        'min_supporting_signals', {p.min_supporting_signals},
-        'conditions', json_object(
-            {sim_conditions}
-        )
-    ) as metrics
-from sim_signals
-where no_incoming and supporting_signals >= {p.min_supporting_signals}
-
+{detection_rows(
+    subject_type="msisdn", subject="a_number", lookback_hours=L,
+    severity=[("supporting_signals = 3", "CRITICAL"), ("supporting_signals = 2 and minor_signals >= 1", "HIGH"),
+              ("supporting_signals = 2", "MEDIUM")],
+    score="least(1.0, 0.4 + 0.15 * supporting_signals + 0.075 * minor_signals)",
+    evidence=("calls", "distinct_destinations", "received_calls", "distinct_cells", "shared_imeis",
+              "avg_duration_s", "supporting_signals", "min_supporting_signals"),
+    source="sim_signals",
+    rule=[("min_distinct_destinations", "distinct_destinations", ">=", p.min_distinct_destinations),
+          ("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio)],
+    signals=[("fixed_location", "distinct_cells", "<=", p.max_cells),
+             ("fresh_destinations", "fresh_ratio", ">=", p.min_fresh_ratio),
+             ("shared_imei", "max_imsis_per_imei", ">=", p.min_imsis_per_imei),
+             ("night_activity", "night_share", ">=", p.min_night_share),
+             ("short_calls", "avg_duration_s", "<=", p.max_avg_duration_s)],
+    where=f"supporting_signals >= {literal(p.min_supporting_signals)}",
+)}
 union all
-
-select
-    'imei' as subject_type,
-    imei as subject,
-    partition_hour,
-    partition_hour - interval {WINDOW_HOURS - 1} hours as window_start,
-    partition_hour + interval 1 hour as window_end,
-    case when imsis >= 2 * {p.min_imsis_per_imei} then 'CRITICAL' else 'HIGH' end as severity,
-    round(least(1.0, 0.7 + 0.05 * imsis), 4) as score,
-    first_seen,
-    last_seen,
-    json_object(
-        'imsis', imsis,
-        'msisdns', msisdns,
-        'calls', calls,
-        'distinct_destinations', distinct_destinations,
-        'received_calls', received_calls,
-        'distinct_cells', distinct_cells,
-        'window_hours', {WINDOW_HOURS},
-        'conditions', json_object(
-            {imei_conditions}
-        )
-    ) as metrics
-from (select *, round(received_calls / calls, 4) as incoming_ratio from imei_profiles)
-where incoming_ratio <= {p.max_incoming_ratio}
+{detection_rows(
+    subject_type="imei", subject="imei", lookback_hours=L,
+    severity=[(f"imsis >= 2 * {literal(p.min_imsis_per_imei)}", "CRITICAL"), ("true", "HIGH")],
+    score="least(1.0, 0.7 + 0.05 * imsis)",
+    evidence=("imsis", "msisdns", "calls", "distinct_destinations", "received_calls", "distinct_cells"),
+    source="(select *, round(received_calls / calls, 4) as incoming_ratio from imei_profiles)",
+    rule=[("shared_imei", "imsis", ">=", p.min_imsis_per_imei),
+          ("min_distinct_destinations", "distinct_destinations", ">=", p.min_distinct_destinations),
+          ("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio)],
+    signals=[("fixed_location", "distinct_cells", "<=", p.max_cells)],
+)}
 """
+
+
+SPEC = DetectorSpec("simbox_profile", SimboxProfileParams, detect_sql, subject_types=("msisdn", "imei"),
+                    summary_columns=("calls", "distinct_destinations", "received_calls", "distinct_cells",
+                                     "supporting_signals"),
+                    fraud_types=("simbox_sdhf", "simbox_stealth"))

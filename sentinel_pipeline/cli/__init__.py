@@ -1,7 +1,7 @@
 """The `sentinel` command.
 
-Each command group lives in its own ``cli_*.py`` module exposing ``register(subparsers)``; this module
-only collects them. Heavy imports (Dagster, great-expectations) happen inside the command functions so
+Each command group lives in its own module of this package exposing ``register(subparsers)``; this
+module only collects them. Heavy imports (Dagster, great-expectations) happen inside the command functions so
 that ``sentinel --help`` stays fast.
 """
 
@@ -17,12 +17,13 @@ from sentinel_pipeline.logs import configure_logging
 from sentinel_pipeline.settings import Settings
 
 COMMAND_MODULES = [
-    "sentinel_pipeline.cli_db",
-    "sentinel_pipeline.cli_generate",
-    "sentinel_pipeline.cli_pipeline",
-    "sentinel_pipeline.cli_evaluate",
-    "sentinel_pipeline.cli_alerts",
-    "sentinel_pipeline.cli_ops",
+    "sentinel_pipeline.cli.db",
+    "sentinel_pipeline.cli.generate",
+    "sentinel_pipeline.cli.pipeline",
+    "sentinel_pipeline.cli.files",
+    "sentinel_pipeline.cli.evaluate",
+    "sentinel_pipeline.cli.alerts",
+    "sentinel_pipeline.cli.ops",
 ]
 
 
@@ -36,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a setting that cannot be read: name it, no traceback
+        print(f"sentinel: {exc}", file=sys.stderr)
+        return 2
     configure_logging(settings)
     # Dagster flags the APIs it still calls beta or preview (backfill policies, observable sources):
     # a note for Sentinel's developers (the test suite shows them), noise for its users.
@@ -48,7 +53,3 @@ def main(argv: list[str] | None = None) -> int:
     except SentinelError as exc:
         print(f"sentinel: {exc}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

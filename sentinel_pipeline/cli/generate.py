@@ -18,7 +18,7 @@ def _start(value: str) -> datetime:
 # Kept here (not imported from the generator) so that `sentinel --help` does not import numpy/pyarrow.
 SCENARIO_HELP = {
     "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
-    "sdhf_only": "only SDHF SIM boxes (issue 2)",
+    "sdhf_only": "only SDHF SIM boxes",
     "mixed-heavy": "4x the fraud subjects and 2x the look-alikes of default",
     "lookalikes": "only legitimate look-alikes: every alert is a false positive",
     "clean": "ordinary traffic only",

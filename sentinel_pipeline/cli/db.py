@@ -74,9 +74,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from sentinel_pipeline.migrations import status
 
-    url = database.database_url(settings)
     kind = "embedded" if database.uses_embedded(settings) else "DATABASE_URL"
-    print(f"database ({kind}): {_redact(url)}")
+    print(f"database ({kind}): {database.redacted_url(settings)}")
     if database.uses_embedded(settings) and not database.embedded_running(settings):
         print("server: not running (start it with `sentinel db start`)")
         return 1
@@ -90,14 +89,3 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {state.name:40} {state.state}")
     bad = [s for s in states if s.state != "applied"]
     return 1 if bad else 0
-
-
-def _redact(url: str) -> str:
-    """The URL with its password replaced by ***."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sentinel_pipeline.errors import SentinelError
+from sentinel_pipeline.schema import ALERT_STATUSES as STATUSES
+from sentinel_pipeline.schema import SEVERITIES
 from sentinel_pipeline.settings import Settings
 
-SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-STATUSES = ("open", "investigating", "confirmed", "false_positive", "closed")
 # Which lake column holds a subject of each type (the CDRs "behind" an alert).
-SUBJECT_COLUMNS = {"msisdn": "a_number", "trunk": "trunk_in", "imei": "imei", "imsi": "imsi", "cell": "cell_id"}
+SUBJECT_COLUMNS = {"msisdn": "a_number", "trunk": "trunk_in", "imei": "imei", "imsi": "imsi"}
 CDR_COLUMNS = ("seizure_time", "duration_s", "a_number", "b_number", "record_type", "trunk_in", "cell_id",
                "release_cause", "file_id", "line")
 LIST_COLUMNS = ("alert_id", "detector", "subject_type", "subject", "severity", "score", "status", "reviewed",
@@ -217,7 +217,8 @@ def get_alert(conn, alert_id: int) -> dict:
 def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[dict], str]:
     """(how many, the first ``limit``, a note) of the lake's raw CDRs of the alert's subject between its
     first_seen and last_seen."""
-    from sentinel_pipeline.lake import hour_path, parquet_list_sql
+    from sentinel_pipeline.duck import literal
+    from sentinel_pipeline.lake import hour_path
 
     column = SUBJECT_COLUMNS.get(alert["subject_type"])
     if column is None:
@@ -235,7 +236,7 @@ def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[d
     with duckdb.connect() as con:
         con.execute("set time zone 'UTC'")
         where = f"{column} = ? and seizure_time between ? and ?"
-        source = f"read_parquet({parquet_list_sql(paths)}, union_by_name = true)"
+        source = f"read_parquet({literal(paths)}, union_by_name = true)"
         bounds = [alert["subject"], alert["first_seen"], alert["last_seen"]]
         total, destinations = con.execute(
             f"select count(*), count(distinct b_number) from {source} where {where}", bounds

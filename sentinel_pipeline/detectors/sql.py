@@ -1,0 +1,203 @@
+"""SQL pieces the detectors share: the window join, evidence conditions, CLI classes, high-risk ranges,
+the per-trunk CLI aggregation and the output block every detector ends with.
+
+The detectors run in a DuckDB session prepared by ``run.py``: the view ``cdrs`` (raw_cdrs rows with their
+partition ``hour``) or ``features`` (caller_features rows), the table ``targets(hour)`` and the reference
+tables ``ref_trunks``, ``ref_ranges``, ``ref_high_risk`` and ``ref_whitelist``.
+``python -m sentinel_pipeline.detectors NAME HOUR`` prints a detector's whole session, runnable by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinel_pipeline.duck import literal
+from sentinel_pipeline.reference import RANGE_KINDS
+from sentinel_pipeline.settings import Settings
+
+# Presentation-restricted calls are legitimate: a CLI like this is withheld, not invalid.
+WITHHELD_CLI_PATTERN = r"(?i)^(anonymous|private|restricted|unknown|unavailable|withheld)$"
+
+
+def in_lookback(lookback_hours: int, alias: str = "c") -> str:
+    """Join condition: the record's hour is the target hour ``t.hour`` or one of the ``lookback_hours``
+    hours before it."""
+    return f"{alias}.hour between t.hour - interval {lookback_hours} hours and t.hour"
+
+
+# An evidence condition: (name, value as SQL, operator, threshold as a number or SQL).
+Condition = tuple[str, str, str, Any]
+
+
+def _threshold(threshold) -> str:
+    return threshold if isinstance(threshold, str) else literal(threshold)
+
+
+def condition_json(name: str, value: str, op: str, threshold) -> str:
+    """A JSON member for evidence: ``"name": {"value": .., "op": "..", "threshold": .., "tripped": ..}``."""
+    limit = _threshold(threshold)
+    return (
+        f"{literal(name)}, json_object('value', {value}, 'op', {literal(op)}, 'threshold', {limit}, "
+        f"'tripped', ({value}) {op} ({limit}))"
+    )
+
+
+def severity_case(tiers: list[tuple[str, str]]) -> str:
+    """``case when <condition> then <severity> ... else 'LOW' end`` for tiers from the worst down."""
+    whens = "\n        ".join(f"when {cond} then {literal(level)}" for cond, level in tiers)
+    return f"case\n        {whens}\n        else 'LOW'\n    end"
+
+
+def detection_rows(
+    *,
+    subject_type: str,
+    subject: str,
+    lookback_hours: int,
+    severity: list[tuple[str, str]],
+    score: str,
+    evidence: tuple[str, ...],
+    source: str,
+    rule: list[Condition] = (),
+    signals: list[Condition] = (),
+    where: str | None = None,
+    partition_hour: str = "partition_hour",
+    first_seen: str = "first_seen",
+    last_seen: str = "last_seen",
+) -> str:
+    """The select every detector ends with: the columns of ``sentinel.detections``, for the rows of
+    ``source`` that meet ``where`` and every condition of the ``rule``.
+
+    ``metrics`` holds the ``evidence`` columns of ``source``, the window's length, and (when there are
+    any) ``conditions``: each rule and signal condition with its value, threshold and whether it tripped.
+    ``score`` is rounded to 4 places. The window is the partition hour and the ``lookback_hours`` before it.
+    """
+    members = [f"{literal(column)}, {column}" for column in evidence]
+    members.append(f"'window_hours', {lookback_hours + 1}")
+    conditions = [condition_json(*c) for c in (*rule, *signals)]
+    if conditions:
+        members.append("'conditions', json_object(\n            " + ",\n            ".join(conditions) + "\n        )")
+    filters = ([where] if where else []) + [f"({value}) {op} ({_threshold(t)})" for _, value, op, t in rule]
+    where_sql = "\nwhere " + "\n  and ".join(filters) if filters else ""
+    return f"""
+select
+    {literal(subject_type)} as subject_type,
+    {subject} as subject,
+    {partition_hour} as partition_hour,
+    {partition_hour} - interval {lookback_hours} hours as window_start,
+    {partition_hour} + interval 1 hour as window_end,
+    {severity_case(severity)} as severity,
+    round({score}, 4) as score,
+    {first_seen} as first_seen,
+    {last_seen} as last_seen,
+    json_object(
+        {(","+chr(10)+"        ").join(members)}
+    ) as metrics
+from {source}{where_sql}
+"""
+
+
+def parse_lengths(spec: str) -> dict[str, int]:
+    """``"mobile=10,fixed=8"`` -> {"mobile": 10, "fixed": 8}: national significant number lengths per
+    range kind (a kind of ``number_ranges.csv``)."""
+    lengths = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kind, _, digits = part.partition("=")
+        kind = kind.strip()
+        if kind not in RANGE_KINDS or not digits.strip().isdigit():
+            raise ValueError(f"bad number length {part!r}: expected kind=digits with kind one of "
+                             f"{', '.join(RANGE_KINDS)}, e.g. mobile=10")
+        lengths[kind] = int(digits)
+    return lengths
+
+
+def cli_class_sql(clis: str, country_code: str, nsn_lengths: dict[str, int]) -> str:
+    """SQL classifying each distinct CLI of the relation ``clis`` (a_number, a_number_raw, a_valid).
+
+    Yields a_number, a_number_raw, range_kind and cli_class, one of:
+    ``withheld`` (presentation restricted), ``malformed`` (not a plausible E.164 number), ``foreign``
+    (another country's number: not judged here), ``unallocated`` (home number in no range, or in a range
+    marked unallocated), ``wrong_length`` (home number whose length does not fit its range's kind) and
+    ``national`` (a valid, allocated home number).
+    """
+    home = literal("+" + country_code)
+    # E.164 digits a number of each kind has: country code + national significant number
+    expected = " ".join(f"when {literal(k)} then {len(country_code) + v}" for k, v in nsn_lengths.items())
+    expected_digits = f"case m.range_kind {expected} end" if expected else "null"
+    return f"""
+select c.a_number, c.a_number_raw, m.range_kind,
+    case
+        when regexp_matches(coalesce(c.a_number_raw, ''), {literal(WITHHELD_CLI_PATTERN)}) then 'withheld'
+        when not c.a_valid then 'malformed'
+        when not starts_with(c.a_number, {home}) then 'foreign'
+        when m.range_kind is null or not m.allocated then 'unallocated'
+        when length(c.digits) <> {expected_digits} then 'wrong_length'
+        else 'national'
+    end as cli_class
+from (select *, substr(a_number, 2) as digits from {clis}) c
+left join (
+    -- longest matching prefix of the numbering plan
+    select x.a_number,
+           arg_max(r.kind, length(r.prefix)) as range_kind,
+           arg_max(r.allocated, length(r.prefix)) as allocated
+    from (select distinct a_number from {clis} where a_valid and starts_with(a_number, {home})) x
+    join ref_ranges r on starts_with(substr(x.a_number, 2), r.prefix)
+    group by x.a_number
+) m using (a_number)
+"""
+
+
+def trunk_cli_detection(calls: str, *, kind: str, flagged: str, distinct_cli: str, lookback_hours: int,
+                        settings: Settings, nsn_lengths: dict[str, int], severity: list[tuple[str, str]],
+                        score: str, rule: list[Condition], by_reason: tuple[str, ...] = ()) -> str:
+    """A per-trunk CLI detector: of the calls selected by the SQL condition ``calls`` (over ``cdrs c``),
+    per partition hour and trunk (``trunk_in``), the share whose CLI class (``cli_class_sql``) satisfies
+    ``flagged`` — a condition on ``k.cli_class``.
+
+    The source of the output has the columns ``calls``, ``<kind>_cli_calls``, ``distinct_<kind>_clis``
+    (distinct by ``distinct_cli``: ``a_number`` or ``a_number_raw``), ``<kind>_cli_share``,
+    ``example_clis`` (five raw CLIs) and, with ``by_reason``, a count per CLI class. A trunk is reported
+    only when a flagged call fell in the partition hour itself.
+    """
+    flagged_calls, distinct, share = f"{kind}_cli_calls", f"distinct_{kind}_clis", f"{kind}_cli_share"
+    reasons = "".join(f"        count(*) filter (where k.cli_class = {literal(r)}) as {r},\n" for r in by_reason)
+    evidence = ("calls", flagged_calls, distinct, share) + (("by_reason",) if by_reason else ()) + ("example_clis",)
+    by_reason_json = ", ".join(f"{literal(r)}, {r}" for r in by_reason)
+    return f"""
+with calls as (
+    select t.hour as partition_hour, coalesce(c.trunk_in, '(none)') as trunk, c.a_number, c.a_number_raw,
+           c.a_valid, c.seizure_time, c.hour = t.hour as in_hour
+    from cdrs c join targets t on {in_lookback(lookback_hours)}
+    where {calls}
+),
+clis as (select distinct a_number, a_number_raw, a_valid from calls),
+classified as ({cli_class_sql("clis", settings.country_code, nsn_lengths)}),
+trunks as (
+    select a.partition_hour, a.trunk,
+        count(*) as calls,
+        count(*) filter (where {flagged}) as {flagged_calls},
+        count(distinct a.{distinct_cli}) filter (where {flagged}) as {distinct},
+{reasons}        bool_or(a.in_hour and {flagged}) as active_in_hour,
+        min(a.seizure_time) filter (where {flagged}) as first_seen,
+        max(a.seizure_time) filter (where {flagged}) as last_seen,
+        (list(distinct a.a_number_raw order by a.a_number_raw) filter (where {flagged}))[1:5] as example_clis
+    from calls a join classified k using (a_number, a_number_raw)
+    group by all
+),
+shares as (
+    select *, round({flagged_calls} / calls, 4) as {share}{f", json_object({by_reason_json}) as by_reason" if by_reason else ""}
+    from trunks
+)
+""" + detection_rows(subject_type="trunk", subject="trunk", lookback_hours=lookback_hours, severity=severity,
+                     score=score, evidence=evidence, source="shares", rule=rule, where="active_in_hour")
+
+
+def high_risk_sql(numbers: str, column: str) -> str:
+    """SQL: for each distinct value of ``column`` in ``numbers`` that falls in a high-risk range, its
+    longest matching prefix and reason."""
+    return f"""
+select n.{column} as number, arg_max(h.prefix, length(h.prefix)) as hr_prefix,
+       arg_max(h.reason, length(h.prefix)) as hr_reason
+from (select distinct {column} from {numbers} where starts_with({column}, '+')) n
+join ref_high_risk h on starts_with(substr(n.{column}, 2), h.prefix)
+group by n.{column}
+"""
