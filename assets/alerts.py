@@ -6,7 +6,7 @@ import dagster as dg
 from assets.detections import DETECTION_ASSETS
 from assets.partitions import HOURLY, partition_hours
 from resources import SentinelResource
-from sentinel_pipeline import store
+from sentinel_pipeline import store, work
 from sentinel_pipeline.detectors import NAMES
 
 
@@ -26,6 +26,8 @@ def alerts(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.
     with sentinel.postgres() as conn:
         for detector in NAMES:
             counts[detector] = store.refresh_alerts(conn, detector, hours)
+        # The run's last step: its hours are done, with the raw inputs the lake holds now.
+        work.record_done(conn, hours, context.run.run_id)
         open_by_severity = conn.execute(
             """
             select severity::text, count(*) from sentinel.alerts

@@ -24,7 +24,7 @@ from sentinel_pipeline.settings import Settings
 
 ASSET = "raw_cdrs"
 # Bump when normalisation changes, so every hour is rebuilt on its next run.
-INGEST_VERSION = 2
+INGEST_VERSION = 3
 
 LAKE_COLUMNS = schema.select_list(schema.RAW_CDR_COLUMNS)
 
@@ -65,18 +65,18 @@ class IngestSummary:
     extra_columns: dict[str, list[str]] = field(default_factory=dict)  # file -> ignored columns
 
 
-def _fingerprint(settings: Settings, file_ids: list[int]) -> str:
-    signature = [
-        INGEST_VERSION,
-        settings.country_code,
-        settings.national_prefix,
-        settings.international_prefixes,
-        settings.source_timezone,
-        settings.partition_timezone,
-        sorted(file_ids),
-        column_map_fingerprint(settings),
-    ]
-    return hashlib.sha1(repr(signature).encode()).hexdigest()
+def raw_signature(settings: Settings) -> str:
+    """What, besides the files, decides an hour's raw_cdrs: the ingest version and the settings it reads."""
+    parts = [INGEST_VERSION, settings.country_code, settings.national_prefix, settings.international_prefixes,
+             settings.source_timezone, settings.partition_timezone, column_map_fingerprint(settings)]
+    return hashlib.md5(repr(parts).encode()).hexdigest()
+
+
+def raw_fingerprint(settings: Settings, file_ids: list[int]) -> str:
+    """The input fingerprint of an hour built from ``file_ids``: ``md5(signature:id,id,...)``, ids in order
+    (``work.EXPECTED_RAW`` computes the same in SQL). An hour whose fingerprint is unchanged is not rebuilt."""
+    ids = ",".join(str(i) for i in sorted(file_ids))
+    return hashlib.md5(f"{raw_signature(settings)}:{ids}".encode()).hexdigest()
 
 
 def _insert_staged_sql(sql: str, first_hour: datetime, todo_list: str) -> str:
@@ -121,7 +121,7 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
     started = time.perf_counter()
     summary = IngestSummary(hours=len(hours))
     files = registry.files_for_hours(conn, hours)
-    fingerprints = {h: _fingerprint(settings, [f.file_id for f in files if h in f.hours]) for h in hours}
+    fingerprints = {h: raw_fingerprint(settings, [f.file_id for f in files if h in f.hours]) for h in hours}
     previous = registry.raw_fingerprints(conn, hours)
     todo = [
         h

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -150,22 +150,3 @@ def _register(settings: Settings, conn: psycopg.Connection, con, f: LandedFile, 
         outcome.extra_columns[f.path] = list(layout.extra_columns)
     outcome.hours.update(hours)
     outcome.hours.update(old_hours)
-
-
-def run_ranges(
-    hours: set[datetime], follow_hours: int, newest_hour: datetime | None
-) -> list[tuple[datetime, datetime]]:
-    """Contiguous ranges of hours to rebuild: the changed hours, each followed by the ``follow_hours``
-    hours whose trailing windows include it (never past ``newest_hour``), merged where they touch."""
-    step = timedelta(hours=1)
-    ranges: list[tuple[datetime, datetime]] = []
-    for h in sorted(hours):
-        end = h + follow_hours * step
-        if newest_hour is not None:
-            end = max(h, min(end, newest_hour))
-        if ranges and h <= ranges[-1][1] + step:
-            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
-        else:
-            ranges.append((h, end))
-    return ranges
-

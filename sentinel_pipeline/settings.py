@@ -74,6 +74,7 @@ class Settings:
     sensor_interval_seconds: int = 15
     landing_settle_seconds: int = 5
     sensor_max_files_per_tick: int = 200
+    work_max_attempts: int = 5
     automation_lookback_hours: int = 48
     # Data quality: extra CSV/Parquet layouts (docs/data-quality.md)
     column_map: Path | None = None
@@ -111,6 +112,7 @@ class Settings:
             sensor_interval_seconds=_int(env, "SENTINEL_SENSOR_INTERVAL_SECONDS", 15),
             landing_settle_seconds=_int(env, "SENTINEL_LANDING_SETTLE_SECONDS", 5),
             sensor_max_files_per_tick=_int(env, "SENTINEL_SENSOR_MAX_FILES_PER_TICK", 200),
+            work_max_attempts=_int(env, "SENTINEL_WORK_MAX_ATTEMPTS", 5),
             automation_lookback_hours=_int(env, "SENTINEL_AUTOMATION_LOOKBACK_HOURS", 48),
             column_map=Path(env["SENTINEL_COLUMN_MAP"]).expanduser().resolve() if env.get("SENTINEL_COLUMN_MAP") else None,
         )

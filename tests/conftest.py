@@ -17,6 +17,7 @@ Fixtures:
 - ``template_database`` (session): name of the migrated template database.
 - ``database_url``: URL of a fresh, migrated database for this test.
 - ``empty_database_url``: URL of a fresh database with nothing in it (for migration tests).
+- ``make_database``: a factory of further fresh, migrated databases (a clean run to compare with).
 - ``settings``: ``Settings.from_env()`` with SENTINEL_HOME, landing and lake dirs under ``tmp_path`` and
   ``DATABASE_URL`` = ``database_url``. The variables are set with monkeypatch, so code that calls
   ``Settings.from_env()`` itself sees the same values; other ``SENTINEL_*`` variables and DAGSTER_HOME
@@ -116,6 +117,24 @@ def database_url(pg_admin_url: str, template_database: str) -> Iterator[str]:
         yield database.url_with_database(pg_admin_url, name)
     finally:
         with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            _drop_database(admin, name)
+
+
+@pytest.fixture
+def make_database(pg_admin_url: str, template_database: str) -> Iterator:
+    """A factory of further fresh, migrated databases for one test (all dropped after it)."""
+    names = []
+
+    def make() -> str:
+        name = _unique_name("sentinel_test")
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            _create_database(admin, name, template=template_database)
+        names.append(name)
+        return database.url_with_database(pg_admin_url, name)
+
+    yield make
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        for name in names:
             _drop_database(admin, name)
 
 

@@ -9,7 +9,6 @@ import dagster as dg
 
 from resources import SentinelResource
 from sensors.landing import landing_files
-from sentinel_pipeline import landing
 from sentinel_pipeline.settings import Settings
 
 HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
@@ -28,10 +27,13 @@ def call(record_id: str, when: str) -> str:
     return f"{record_id},{when},5,08031234567,08061234567"
 
 
-def tick(cursor: str | None = None) -> dg.SensorResult:
+INSTANCE = dg.DagsterInstance.ephemeral()
+
+
+def tick(cursor: str | None = None, instance: dg.DagsterInstance = INSTANCE) -> dg.SensorResult:
     # The test's settings are in the environment (the ``settings`` fixture).
     sentinel = SentinelResource.from_settings(Settings.from_env())
-    context = dg.build_sensor_context(cursor=cursor, resources={"sentinel": sentinel})
+    context = dg.build_sensor_context(cursor=cursor, resources={"sentinel": sentinel}, instance=instance)
     return landing_files(context)
 
 
@@ -47,11 +49,28 @@ def test_a_file_is_taken_once_and_runs_cover_its_hours(settings, conn):
     first = tick()
     # The hours its records fall into, and the 23 after them whose 24 h windows include those.
     assert ranges(first) == [("2026-11-26-10:00", "2026-11-27-10:00")]
-    assert first.run_requests[0].run_key
-    # The same file again, and after a restart with no cursor at all: nothing to do.
-    assert ranges(tick(first.cursor)) == []
-    assert ranges(tick(None)) == []
+    # Until a run has done the work, every tick (after a restart too) asks for it again under the same run
+    # key, which Dagster runs once; the file itself is registered once.
+    assert [r.run_key for r in tick(first.cursor).run_requests] == [first.run_requests[0].run_key]
+    assert [r.run_key for r in tick(None).run_requests] == [first.run_requests[0].run_key]
     assert conn.execute("select count(*) from sentinel.landed_files").fetchone() == (1,)
+
+
+def test_no_request_while_a_run_over_the_hours_is_in_progress(settings, conn):
+    drop(settings, "a.csv", [call("1", "2026-11-26T10:05:00Z")])
+    instance = dg.DagsterInstance.ephemeral()
+    (request,) = tick(instance=instance).run_requests
+    instance.add_run(dg.DagsterRun(job_name="cdr_pipeline", run_id="queued-run", status=dg.DagsterRunStatus.NOT_STARTED,
+                                   tags={**request.tags, "dagster/run_key": request.run_key}))
+    assert ranges(tick(instance=instance)) == []
+    # The run failed: the same work is asked for again, as a new attempt, once the back-off has passed.
+    instance.report_run_failed(instance.get_run_by_id("queued-run"))
+    assert ranges(tick(instance=instance)) == []  # failed a moment ago
+    from sensors.landing import pending, plan_work
+
+    plan = plan_work(pending(settings, SentinelResource.from_settings(settings)), settings, instance,
+                     dg.get_dagster_logger(), now=time.time() + 120)
+    assert [r.run_key for r in plan.requests] == [request.run_key.replace(":1", ":2")]
 
 
 def test_files_being_written_are_not_read(settings, conn):
@@ -91,8 +110,10 @@ def test_work_per_tick_is_bounded(settings, conn, monkeypatch):
     monkeypatch.setenv("SENTINEL_SENSOR_MAX_FILES_PER_TICK", "2")
     for i in range(3):
         drop(settings, f"e{i}.csv", [call(str(i), f"2026-11-26T1{i}:05:00Z")], age_seconds=3600 - i)
-    assert len(ranges(tick())) == 1  # hours 10 and 11, merged
-    assert ranges(tick()) == [("2026-11-26-12:00", "2026-11-27-11:00")]
+    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-27-10:00")]  # hours 10 and 11, merged
+    assert conn.execute("select count(*) from sentinel.landed_files").fetchone() == (2,)
+    # The third file next tick; nothing has run yet, so the work is all three files' hours.
+    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-27-11:00")]
 
 
 def test_unreadable_files_are_quarantined_not_retried(settings, conn):
@@ -105,25 +126,9 @@ def test_unreadable_files_are_quarantined_not_retried(settings, conn):
     assert ranges(tick()) == [] and conn.execute("select count(*) from sentinel.landed_files").fetchone() == (1,)
 
 
-def test_run_ranges_merge_contiguous_hours_and_follow_the_window():
+def test_contiguous_ranges():
+    from sentinel_pipeline.work import contiguous_ranges
+
     h = [datetime(2026, 11, 26, x, tzinfo=timezone.utc) for x in (10, 11, 15)]
-    assert landing.run_ranges(set(h), 0, None) == [(h[0], h[1]), (h[2], h[2])]
-    assert landing.run_ranges(set(h), 23, h[2]) == [(h[0], h[2])]
-    assert landing.run_ranges({h[0]}, 2, None) == [(h[0], h[0] + timedelta(hours=2))]
-
-
-def test_process_merges_the_ranges_of_several_ticks():
-    from sentinel_pipeline.cli.process import merge_ranges
-
-    def request(start, end, key):
-        tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-        return dg.RunRequest(run_key=key, tags=tags)
-
-    merged = merge_ranges(
-        [
-            request("2026-11-26-16:00", "2026-11-27-15:00", "b"),
-            request("2026-11-26-00:00", "2026-11-27-15:00", "a"),
-            request("2026-11-28-00:00", "2026-11-28-01:00", "c"),
-        ]
-    )
-    assert merged == [("2026-11-26-00:00", "2026-11-27-15:00", "a+b"), ("2026-11-28-00:00", "2026-11-28-01:00", "c")]
+    assert contiguous_ranges(h) == [(h[0], h[1]), (h[2], h[2])]
+    assert contiguous_ranges([]) == []

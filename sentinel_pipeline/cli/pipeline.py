@@ -22,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluates the landing sensor against SENTINEL_LANDING_DIR and executes every run it "
         "requests, recorded in the Dagster instance (the UI shows them). Exits non-zero if a run fails.",
     )
+    p.add_argument("--retry", action="store_true",
+                   help="also run the ranges whose runs failed SENTINEL_WORK_MAX_ATTEMPTS times (after a fix)")
     p.set_defaults(func=_process)
 
     p = subparsers.add_parser("demo", help="generate a day of CDRs, process it and print the alerts")
@@ -37,11 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _process(args, settings: Settings) -> int:
-    summary = process_landing(settings)
-    if not summary.runs and not summary.failed:
-        print("no new CDR files")
+    summary = process_landing(settings, retry_given_up=args.retry)
+    if summary.given_up:
+        print(f"not run: {', '.join(summary.given_up)}: their runs failed SENTINEL_WORK_MAX_ATTEMPTS="
+              f"{settings.work_max_attempts} times; fix the cause (see the failed runs in the UI), then re-run "
+              "them with `sentinel process --retry`", file=sys.stderr)
+    elif not summary.runs and not summary.failed:
+        print("nothing to do: every registered hour is up to date")
     print(f"{len(summary.runs)} runs succeeded, {len(summary.failed)} failed in {summary.seconds:.1f} s")
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.given_up else 0
 
 
 def _demo(args, settings: Settings) -> int:

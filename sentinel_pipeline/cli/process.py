@@ -1,17 +1,24 @@
 """`sentinel process` as a library: what the landing sensor and the daemon do, once, in this process.
 
-``process_landing`` evaluates the landing sensor until it has nothing left to request and executes each
-run it requests with ``execute_in_process``, recorded in the Dagster instance like any other run.
+``process_landing`` registers every file that is ready, then executes with ``execute_in_process`` a run
+for each range of hours still to do (``work.pending_hours``), recorded in the Dagster instance like any
+other run, until nothing is left. What is to do is derived from state, so a killed ``sentinel process``
+leaves its hours pending and the next one finishes them; a run left STARTED by a process that died is
+marked failed first. Ranges that a run of another process is working on are waited for.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 
 from sentinel_pipeline import database, migrations
 from sentinel_pipeline.settings import Settings
+
+log = logging.getLogger("sentinel.process")
 
 
 def ensure_database(settings: Settings) -> None:
@@ -25,20 +32,23 @@ def ensure_database(settings: Settings) -> None:
 class ProcessSummary:
     runs: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    given_up: list[str] = field(default_factory=list)  # ranges whose runs failed SENTINEL_WORK_MAX_ATTEMPTS times
     seconds: float = 0.0
 
 
-def process_landing(settings: Settings, *, wait_seconds: float | None = None, echo=print) -> ProcessSummary:
-    """Evaluate the landing sensor until it has nothing left to request, executing each run it requests.
+def process_landing(settings: Settings, *, wait_seconds: float | None = None, echo=print,
+                    retry_given_up: bool = False) -> ProcessSummary:
+    """Register the landing directory's files and run the pipeline until no hour is left to do.
 
     Files still being written are waited for (up to ``wait_seconds``, default twice the settle time).
+    ``retry_given_up``: run even the ranges whose runs failed SENTINEL_WORK_MAX_ATTEMPTS times.
     """
     database.prepare_environment(settings)
     ensure_database(settings)
     import dagster as dg
 
     from resources import SentinelResource
-    from sensors.landing import PIPELINE_JOB, evaluate
+    from sensors.landing import PIPELINE_JOB, fail_abandoned_runs, pending, plan_work, register
     from sentinel_pipeline.definitions import build_definitions
 
     started = time.perf_counter()
@@ -48,59 +58,46 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, ec
     summary = ProcessSummary()
     cursor = None
     waited = 0.0
+    told_busy = False
     with dg.DagsterInstance.get() as instance:
         while True:
-            # Register everything that is ready (several bounded ticks), then run the merged ranges:
-            # one run per range instead of one per tick's worth of files.
-            requests = []
+            # Register everything that is ready (several bounded ticks), then run what is to do.
             while True:
-                result = evaluate(settings, resource, cursor, log=None)
-                cursor = result.cursor
-                if not result.run_requests:
+                outcome, cursor = register(settings, resource, cursor, log)
+                if not (outcome.registered or outcome.quarantined):
                     break
-                requests += result.run_requests
-            for start_key, end_key, run_key in merge_ranges(requests):
-                tags = {
-                    "dagster/asset_partition_range_start": start_key,
-                    "dagster/asset_partition_range_end": end_key,
-                    "dagster/run_key": run_key,
-                    "sentinel/trigger": "sentinel process",
-                }
+            fail_abandoned_runs(instance, log)
+            # Asked to process now: a range whose last run failed is retried at once (no back-off), but
+            # only once per invocation and never past SENTINEL_WORK_MAX_ATTEMPTS.
+            plan = plan_work(pending(settings, resource), settings, instance, log, back_off=False,
+                             retry_given_up=retry_given_up)
+            summary.given_up = plan.given_up
+            for request in plan.requests:
+                start_key, end_key = request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]
                 echo(f"run {start_key} .. {end_key} ...")
                 run = job.execute_in_process(
                     instance=instance,
-                    tags=tags,
+                    tags={**request.tags, "dagster/run_key": request.run_key, "sentinel/trigger": "sentinel process",
+                          "sentinel/host": socket.gethostname(), "sentinel/pid": str(os.getpid())},
                     # Dagster's console logger prints every event at DEBUG; follow LOG_LEVEL instead.
                     run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
                     raise_on_error=False,
                 )
                 (summary.runs if run.success else summary.failed).append(run.run_id)
                 echo(f"run {start_key} .. {end_key}: {'succeeded' if run.success else 'FAILED'} ({run.run_id})")
-            waiting = json.loads(cursor).get("waiting", {})
-            if requests:
+            if summary.failed:
+                break
+            if plan.requests:
                 continue
-            if not waiting or waited >= wait_seconds:
+            if plan.busy:  # another process's run holds these hours: wait for it, then do what is left
+                if not told_busy:
+                    echo(f"waiting for runs in progress over {', '.join(plan.busy)} ...")
+                    told_busy = True
+                time.sleep(2)
+                continue
+            if not outcome.waiting or waited >= wait_seconds:
                 break
             time.sleep(1)
             waited += 1
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def merge_ranges(requests) -> list[tuple[str, str, str]]:
-    """(start key, end key, run key) per group of overlapping partition ranges of ``requests``.
-
-    Hourly partition keys ("2026-11-26-13:00") sort in time order as text.
-    """
-    spans = sorted(
-        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"], r.run_key)
-        for r in requests
-    )
-    merged: list[list] = []
-    for start, end, key in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-            merged[-1][2].append(key)
-        else:
-            merged.append([start, end, [key]])
-    return [(start, end, "+".join(keys)) for start, end, keys in merged]
