@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from sentinel_pipeline.generator import numbering as nb
-from sentinel_pipeline.generator.fraud import FRAUD_TYPES, LEGIT_TYPES, PATTERNS
+from sentinel_pipeline.generator import fraud
+from sentinel_pipeline.generator.patterns import FRAUD_TYPES, LEGIT_TYPES, PATTERNS, TRUNK_PATTERNS
 
 
 def default_counts(subscribers: int) -> dict[str, int]:
@@ -34,11 +35,11 @@ def default_counts(subscribers: int) -> dict[str, int]:
     }
 
 
-def _scaled(fraud: float, legit: float) -> Callable[[int], dict[str, int]]:
+def _scaled(fraud_x: float, legit: float) -> Callable[[int], dict[str, int]]:
     def counts(subscribers: int) -> dict[str, int]:
         base = default_counts(subscribers)
         return {k: (v if k == "legit_international_trunk" else
-                    max(1, round(v * (legit if k in LEGIT_TYPES else fraud)))) for k, v in base.items()}
+                    max(1, round(v * (legit if k in fraud.LEGIT_TYPES else fraud_x)))) for k, v in base.items()}
     return counts
 
 
@@ -46,7 +47,7 @@ SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "default": default_counts,
     "sdhf_only": lambda s: {"simbox_sdhf": default_counts(s)["simbox_sdhf"], "legit_international_trunk": 1},
     "mixed-heavy": _scaled(4, 2),
-    "lookalikes": lambda s: {k: v for k, v in default_counts(s).items() if k in LEGIT_TYPES},
+    "lookalikes": lambda s: {k: v for k, v in default_counts(s).items() if k in fraud.LEGIT_TYPES},
     "clean": lambda s: {"legit_international_trunk": 1},
 }
 SCENARIO_HELP = {
@@ -74,10 +75,12 @@ def resolve(scenario: str, subscribers: int) -> dict[str, int]:
             raise ValueError(f"bad scenario part {part!r}: expected <type>=<count> with type one of "
                              f"{', '.join(PATTERNS)}")
         counts[key] = int(value)
-    # Trunk patterns need distinct international trunks, and a couple must stay genuine.
+    # Trunk patterns need distinct international trunks, and a couple must stay genuine: each takes what
+    # is left, in TRUNK_PATTERNS order.
     free = len(nb.INTERNATIONAL_TRUNKS) - 2
-    counts["cli_masking"] = min(counts.get("cli_masking", 0), free)
-    counts["invalid_cli"] = min(counts.get("invalid_cli", 0), free - counts["cli_masking"])
+    for key in TRUNK_PATTERNS:
+        counts[key] = min(counts.get(key, 0), free)
+        free -= counts[key]
     return {k: v for k, v in counts.items() if v > 0}
 
 
