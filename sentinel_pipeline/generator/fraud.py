@@ -61,7 +61,8 @@ class World:
     # written at home (core._drop_abroad). legit_roamer's whole-run roamers are in roaming_feed only: they
     # were made before this existed and keep their records (zero own calls instead).
     away: list[tuple[int, int, int]] = field(default_factory=list)
-    boxes: list[tuple[str, int, int, int]] = field(default_factory=list)  # boxes.csv: box_id, msisdn, imei, imsi
+    boxes: list[tuple[str, str, int, int]] = field(default_factory=list)  # boxes.csv: box_id, msisdn, imei, imsi
+    routes: set[tuple[int, int]] = field(default_factory=set)  # (trunk_out, country code) given to a pattern
 
     @property
     def end_s(self) -> int:
@@ -104,6 +105,44 @@ def spread(rng: np.random.Generator, per_day: float, block: Block, profile: np.n
     return np.sort(block.start + hours * 3600 + rng.integers(0, 3600, n))
 
 
+def day_share(lo: int, hi: int, profile: np.ndarray) -> float:
+    """Share of a day's calls (under the profile, indexed by local hour) that falls in [lo, hi)."""
+    if hi <= lo:
+        return 0.0
+    hours = np.arange(lo // 3600, (hi - 1) // 3600 + 1)
+    overlap = np.minimum(hours * 3600 + 3600, hi) - np.maximum(hours * 3600, lo)
+    return float((profile[(hours + LOCAL_UTC_OFFSET_H) % 24] * overlap).sum() / 3600 / profile.sum())
+
+
+def times_between(rng: np.random.Generator, n: int, lo: int, hi: int, profile: np.ndarray) -> np.ndarray:
+    """n sorted seizure times in [lo, hi), spread over its hours by the profile (indexed by local hour)."""
+    if n <= 0 or hi <= lo:
+        return np.zeros(0, np.int64)
+    hours = np.arange(lo // 3600, (hi - 1) // 3600 + 1)
+    a = np.maximum(hours * 3600, lo)
+    span = np.minimum(hours * 3600 + 3600, hi) - a
+    w = profile[(hours + LOCAL_UTC_OFFSET_H) % 24] * span
+    w = w if w.sum() > 0 else span.astype(float)
+    pick = rng.choice(len(hours), n, p=w / w.sum())
+    return np.sort(a[pick] + (rng.random(n) * span[pick]).astype(np.int64))
+
+
+CLEAN_DAYS = 3  # days of baseline before the multi-day ("frontier") fraud starts, when the run is long enough
+
+
+def fraud_onset(world: "World", rng: np.random.Generator, max_offset_h: int = 6) -> int:
+    """When a pattern that needs a baseline starts: a few hours into day ``min(CLEAN_DAYS, days - 1)`` of the
+    run, so a 96-hour run has three clean days; a shorter run gets its fraud on its last day."""
+    day_start = world.start_s + min(CLEAN_DAYS, world.days - 1) * 86400
+    room_h = max(1, min(max_offset_h, (world.end_s - day_start) // 3600 - 1))
+    return day_start + int(rng.integers(0, room_h)) * 3600 + int(rng.integers(0, 3600))
+
+
+def weekday(t: np.ndarray) -> np.ndarray:
+    """Local day of the week, Monday = 0 (1970-01-01 was a Thursday)."""
+    return ((np.asarray(t) + LOCAL_UTC_OFFSET_H * 3600) // 86400 + 3) % 7
+
+
 def distinct_destinations(world: World, rng: np.random.Generator, n: int, own_share: float):
     """n distinct called numbers: own subscribers (without replacement) and random off-net mobiles.
 
@@ -125,7 +164,7 @@ def originate(world: World, rng: np.random.Generator, t, a, b, callee, ring, dur
     pop = world.pop
     t = np.asarray(t, np.int64)
     n = len(t)
-    b = np.asarray(b, np.int64)
+    b = np.broadcast_to(np.asarray(b, np.int64), (n,))
     callee = np.broadcast_to(np.asarray(callee, np.int64), (n,))
     a = np.broadcast_to(np.asarray(a, np.int64), (n,))
     intl = ~nb.is_home(b)
@@ -143,9 +182,7 @@ def originate(world: World, rng: np.random.Generator, t, a, b, callee, ring, dur
     ring, dur, cause = (np.broadcast_to(np.asarray(x), (n,)) for x in (ring, dur, cause))
     m = callee >= 0
     if m.any():
-        mt = mtc_for(rng, pop, t[m], ring[m], dur[m], cause[m], a[m], callee[m])
-        mt.svc[:] = svc
-        out.append(mt)
+        out.append(mtc_for(rng, pop, t[m], ring[m], dur[m], cause[m], a[m], callee[m], svc=svc))
     if intl.any():
         out.append(rec.make(rec.IGW_OUT, t[intl], ring=ring[intl], dur=dur[intl], cause=cause[intl], a=a[intl],
                             b=b[intl], a_fmt=nb.FMT_PLUS, b_fmt=nb.pick_formats(rng, b[intl]),

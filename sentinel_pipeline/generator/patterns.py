@@ -6,15 +6,19 @@ plans in this order (earlier patterns pick their subscribers first), so new patt
 
 from __future__ import annotations
 
-from sentinel_pipeline.generator import fraud
+from sentinel_pipeline.generator import fraud, interconnect
+
+_MODULES = (interconnect,)
 
 PATTERNS = dict(fraud.PATTERNS)
-
-# pattern -> the fraud_type values its labels use (most patterns label their own name)
+# pattern -> the fraud_type values its labels use (the original patterns label their own name)
 PATTERN_TYPES: dict[str, tuple[str, ...]] = {name: (name,) for name in fraud.PATTERNS}
-
 # Patterns that own international trunks, in the order they take them from the seed's trunk order.
-TRUNK_PATTERNS = ("cli_masking", "invalid_cli")
+TRUNK_PATTERNS: tuple[str, ...] = ("cli_masking", "invalid_cli")
+for _m in _MODULES:
+    PATTERNS.update(_m.PATTERNS)
+    PATTERN_TYPES.update(_m.PATTERN_TYPES)
+    TRUNK_PATTERNS += _m.TRUNK_PATTERNS
 
 FRAUD_TYPES = tuple(dict.fromkeys(t for ts in PATTERN_TYPES.values() for t in ts if not t.startswith("legit_")))
 LEGIT_TYPES = tuple(dict.fromkeys(t for ts in PATTERN_TYPES.values() for t in ts if t.startswith("legit_")))

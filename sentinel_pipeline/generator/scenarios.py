@@ -2,7 +2,7 @@
 
 A scenario argument is one of:
 
-* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``;
+* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``, ``interconnect``;
 * a name with overrides: ``default:wangiri=5,irsf=0``;
 * only counts: ``simbox_sdhf=20,cli_masking=1`` (every pattern not named is off).
 """
@@ -43,12 +43,26 @@ def _scaled(fraud_x: float, legit: float) -> Callable[[int], dict[str, int]]:
     return counts
 
 
+def interconnect_counts(subscribers: int) -> dict[str, int]:
+    """Spoofing over national interconnects, roamer trunks and a masking trunk borrowing at-home numbers."""
+    s = subscribers
+    return {
+        "interconnect_spoof": 4 + 2 * (s // 50_000),  # CLIs, variants alternate
+        "cli_masking_borrowed": 1,  # trunks
+        "legit_roaming_trunk": 2,  # trunks (16-24 roamers each)
+        "legit_offnet_pbx": 2,
+        "legit_heavy_user": 3 + s // 10_000,
+        "legit_international_trunk": 1,
+    }
+
+
 SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "default": default_counts,
     "sdhf_only": lambda s: {"simbox_sdhf": default_counts(s)["simbox_sdhf"], "legit_international_trunk": 1},
     "mixed-heavy": _scaled(4, 2),
     "lookalikes": lambda s: {k: v for k, v in default_counts(s).items() if k in fraud.LEGIT_TYPES},
     "clean": lambda s: {"legit_international_trunk": 1},
+    "interconnect": interconnect_counts,
 }
 SCENARIO_HELP = {
     "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
@@ -56,6 +70,8 @@ SCENARIO_HELP = {
     "mixed-heavy": "4x the fraud subjects and 2x the look-alikes of default",
     "lookalikes": "only legitimate look-alikes: every alert is a false positive",
     "clean": "ordinary traffic only",
+    "interconnect": "spoofed CLIs arriving only as MTC legs over national interconnects, roamer trunks "
+                    "(roamers.csv), a masking trunk borrowing at-home subscribers' numbers (>= 24 h)",
 }
 
 
