@@ -2,7 +2,7 @@
 
 A scenario argument is one of:
 
-* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``, ``interconnect``;
+* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``, ``interconnect``, ``evasion``;
 * a name with overrides: ``default:wangiri=5,irsf=0``;
 * only counts: ``simbox_sdhf=20,cli_masking=1`` (every pattern not named is off).
 """
@@ -56,6 +56,21 @@ def interconnect_counts(subscribers: int) -> dict[str, int]:
     }
 
 
+def evasion_counts(subscribers: int) -> dict[str, int]:
+    """SIM boxes imitating people (every variant), and the people a naive box rule would flag."""
+    s = subscribers
+    return {
+        "simbox_mimic": 9 * (1 + s // 50_000),  # boxes: each variant in turn, so every variant at least once
+        "legit_sales_team": 1 + s // 50_000,
+        "legit_call_centre_sims": 1 + s // 50_000,
+        "legit_family": 3 + s // 10_000,
+        "legit_small_business": 2 + s // 20_000,
+        "legit_delivery_driver": 3 + s // 10_000,
+        "legit_heavy_user": 3 + s // 10_000,
+        "legit_international_trunk": 1,
+    }
+
+
 SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "default": default_counts,
     "sdhf_only": lambda s: {"simbox_sdhf": default_counts(s)["simbox_sdhf"], "legit_international_trunk": 1},
@@ -63,6 +78,7 @@ SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "lookalikes": lambda s: {k: v for k, v in default_counts(s).items() if k in fraud.LEGIT_TYPES},
     "clean": lambda s: {"legit_international_trunk": 1},
     "interconnect": interconnect_counts,
+    "evasion": evasion_counts,
 }
 SCENARIO_HELP = {
     "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
@@ -72,6 +88,9 @@ SCENARIO_HELP = {
     "clean": "ordinary traffic only",
     "interconnect": "spoofed CLIs arriving only as MTC legs over national interconnects, roamer trunks "
                     "(roamers.csv), a masking trunk borrowing at-home subscribers' numbers (>= 24 h)",
+    "evasion": "SIM boxes imitating people, each evasion alone and combined (boxes.csv), and the sales teams, "
+               "SIM call centres, families, shops, couriers and heavy users a naive box rule flags (>= 24 h; "
+               ">= 48 h to see a daily move)",
 }
 
 
