@@ -6,9 +6,9 @@ plans in this order (earlier patterns pick their subscribers first), so new patt
 
 from __future__ import annotations
 
-from sentinel_pipeline.generator import evasion, fraud, interconnect
+from sentinel_pipeline.generator import evasion, fraud, frontier, interconnect
 
-_MODULES = (interconnect, evasion,)
+_MODULES = (interconnect, evasion, frontier)
 
 PATTERNS = dict(fraud.PATTERNS)
 # pattern -> the fraud_type values its labels use (the original patterns label their own name)

@@ -2,7 +2,8 @@
 
 A scenario argument is one of:
 
-* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``, ``interconnect``, ``evasion``;
+* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``, ``interconnect``,
+  ``evasion``, ``frontier``, ``everything``;
 * a name with overrides: ``default:wangiri=5,irsf=0``;
 * only counts: ``simbox_sdhf=20,cli_masking=1`` (every pattern not named is off).
 """
@@ -71,6 +72,35 @@ def evasion_counts(subscribers: int) -> dict[str, int]:
     }
 
 
+def frontier_counts(subscribers: int) -> dict[str, int]:
+    """Fraud seen against a baseline (multi-day: it starts after fraud.CLEAN_DAYS clean days), look-alikes."""
+    s = subscribers
+    return {
+        "background_sms": 1,  # on/off: ordinary P2P SMS
+        "sms_simfarm": 16 + s // 5_000,  # SIMs (farms of about 16, at least two)
+        "legit_texter": 3 + s // 10_000,
+        "false_answer": 3,  # routes, one per variant
+        "legit_route_peak": 1,
+        "refiling": 2,  # trunks, one per variant
+        "legit_holiday_trunk": 1,
+        "withheld_cli_surge": 2,  # trunks, one per variant
+        "legit_withheld_trunk": 1,
+        "wangiri_range": 2 + s // 100_000,  # ranges of 20-50 numbers
+        "legit_foreign_pbx_range": 1,
+        "legit_international_trunk": 1,
+    }
+
+
+def everything_counts(subscribers: int) -> dict[str, int]:
+    """default + interconnect + evasion + frontier in one run, one trunk per trunk pattern (8 of 10)."""
+    counts = {**default_counts(subscribers), **interconnect_counts(subscribers), **evasion_counts(subscribers),
+              **frontier_counts(subscribers)}
+    for key in TRUNK_PATTERNS:
+        if counts.get(key):
+            counts[key] = 1
+    return counts
+
+
 SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "default": default_counts,
     "sdhf_only": lambda s: {"simbox_sdhf": default_counts(s)["simbox_sdhf"], "legit_international_trunk": 1},
@@ -79,6 +109,8 @@ SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "clean": lambda s: {"legit_international_trunk": 1},
     "interconnect": interconnect_counts,
     "evasion": evasion_counts,
+    "frontier": frontier_counts,
+    "everything": everything_counts,
 }
 SCENARIO_HELP = {
     "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
@@ -91,6 +123,9 @@ SCENARIO_HELP = {
     "evasion": "SIM boxes imitating people, each evasion alone and combined (boxes.csv), and the sales teams, "
                "SIM call centres, families, shops, couriers and heavy users a naive box rule flags (>= 24 h; "
                ">= 48 h to see a daily move)",
+    "frontier": "SMS SIM farms, false answer supervision, refiling, withheld-CLI surges, Wangiri ranges and their "
+                "look-alikes, after 3 clean days (--hours 96; shorter runs get the fraud on their last day)",
+    "everything": "default + interconnect + evasion + frontier in one run (--hours 96)",
 }
 
 
