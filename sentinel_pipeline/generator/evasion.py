@@ -131,7 +131,7 @@ def plan_simbox_mimic(world: World, count: int, rng: np.random.Generator) -> dic
     ``one_imei_per_sim`` each SIM in its own module, always the same IMEI;
     ``module_rotation`` the SIM bank reassigns SIMs to modules every 1-3 hours (IMEI<->IMSI pairs change);
     ``multi_cell`` the box is served by 2-3 neighbouring cells; ``moved_daily`` the box moves to another
-    place once a day, at night; ``repeat_destinations`` 30-50 % of calls go to 5-15 regular numbers per SIM;
+    place once a day, at night; ``repeat_destinations`` 40-60 % of calls go to 3-8 regular numbers per SIM;
     ``human_durations`` lognormal durations and ringing like people's calls instead of 30-180 s clipped ones;
     ``diurnal`` activity shaped like a person's day instead of around the clock; ``combined`` all of these
     except module rotation. Each SIM is labelled (msisdn) plus one ``box`` row; boxes.csv lists the members."""
@@ -167,7 +167,7 @@ def plan_simbox_mimic(world: World, count: int, rng: np.random.Generator) -> dic
             move_at = np.full(days, world.end_s + 1)
         regulars = []
         for _ in range(k):
-            m = int(rng.integers(5, 16))
+            m = int(rng.integers(3, 9))
             regulars.append(distinct_destinations(world, rng, m, own_share=0.6))
         box = _Box(
             box_id=f"BOX{bi + 1:03d}", variant=variant, traits=traits, msisdn=msisdn, imsi=imsi,
@@ -175,7 +175,7 @@ def plan_simbox_mimic(world: World, count: int, rng: np.random.Generator) -> dic
             perms=perms, first_hour=start_hour, day_cells=day_cells.astype(np.int64), move_at=move_at.astype(np.int64),
             n_cells=int(rng.integers(2, 4)) if "multi_cell" in traits else 1,
             calls=rng.uniform(30, 70, k), p_answer=rng.uniform(0.6, 0.8, k), median=rng.uniform(60, 90, k),
-            mates_share=rng.uniform(0.15, 0.3, k), repeat_share=rng.uniform(0.3, 0.5, k), regulars=regulars,
+            mates_share=rng.uniform(0.15, 0.3, k), repeat_share=rng.uniform(0.4, 0.6, k), regulars=regulars,
         )
         boxes.append(box)
         for j in range(k):
