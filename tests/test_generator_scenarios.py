@@ -96,6 +96,13 @@ def frontier(tmp_path_factory):
     return load(out)
 
 
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory):
+    out = tmp_path_factory.mktemp("everything")
+    generate(out, START, 26, 500, 14, scenario="everything")
+    return load(out)
+
+
 # --------------------------------------------------------------------------- every new scenario
 @pytest.mark.parametrize("scenario", NEW_SCENARIOS)
 def test_new_scenarios_are_deterministic_whatever_the_workers(tmp_path, scenario):
@@ -125,7 +132,7 @@ def test_trunk_patterns_never_take_the_last_two_genuine_trunks():
     assert "withheld_cli_surge" not in resolve("frontier:refiling=20", 1000)
 
 
-@pytest.mark.parametrize("name", ["interconnect", "evasion", "frontier"])
+@pytest.mark.parametrize("name", ["interconnect", "evasion", "frontier", "everything"])
 def test_contract_and_labels(request, name):
     con = request.getfixturevalue(name)
     assert one(con, "select count(*) = count(distinct record_id) from c")[0]
