@@ -37,15 +37,15 @@ def numbers_in_country(rng: np.random.Generator, cc: int, n: int) -> np.ndarray:
 
 
 def _free_subscribers(world: World, rng: np.random.Generator, k: int) -> np.ndarray:
-    """k ordinary subscribers for background roles (callers of a route, families of a partner trunk): not
-    claimed (others may still pick them), not abroad."""
+    """k ordinary subscribers for background roles (callers of a route, customers of a business): not
+    claimed (others may still pick them), not abroad; in a population too small for that, anyone."""
     ok = np.ones(world.pop.n, bool)
     if world.busy:
         ok[np.fromiter(world.busy, np.int64, len(world.busy))] = False
     ok &= ~world.pop.abroad
     if world.away:
         ok[[w for w, _, _ in world.away]] = False
-    free = np.flatnonzero(ok)
+    free = np.flatnonzero(ok) if ok.any() else np.arange(world.pop.n)
     return rng.choice(free, min(k, len(free)), replace=False)
 
 
@@ -152,10 +152,12 @@ _UNANSWERED = np.array([19, 17, 34, 31, 1], np.int16)
 _UNANSWERED_P = np.array([0.5, 0.25, 0.1, 0.1, 0.05])
 
 
-def _plan_route(world: World, rng: np.random.Generator) -> dict:
+def _plan_route(world: World, rng: np.random.Generator) -> dict | None:
     """An outbound international route (trunk_out, destination country) not yet given to a pattern, its
     callers (own subscribers with relatives there) and its baseline: answer ratio 45-60 %, ringing 4-25 s,
-    talk lognormal (median 3 minutes)."""
+    talk lognormal (median 3 minutes). None when every route is taken."""
+    if len(world.routes) >= len(nb.INTERNATIONAL_TRUNKS) * len(_COUNTRIES):
+        return None
     while True:
         trunk = int(rng.choice(nb.INTERNATIONAL_TRUNKS))
         cc = int(rng.choice(_COUNTRIES, p=_COUNTRY_W / _COUNTRY_W.sum()))
@@ -203,6 +205,8 @@ def plan_false_answer(world: World, count: int, rng: np.random.Generator) -> dic
     routes = []
     for i in range(count):
         r = _plan_route(world, rng)
+        if r is None:
+            break
         r.update(variant=FAS_VARIANTS[i % len(FAS_VARIANTS)], false_share=float(rng.uniform(0.7, 0.9)),
                  fixed=int(rng.integers(25, 46)))
         routes.append(r)
@@ -245,6 +249,8 @@ def plan_legit_route_peak(world: World, count: int, rng: np.random.Generator) ->
     routes = []
     for _ in range(count):
         r = _plan_route(world, rng)
+        if r is None:
+            break
         r.update(factor=float(rng.uniform(2.0, 3.0)), lift=float(rng.uniform(0.1, 0.2)))
         routes.append(r)
     return dict(routes=routes, labels=[("route", f"{nb.TRUNK_IDS[r['trunk']]}:{r['cc']}", "legit_route_peak",

@@ -239,7 +239,7 @@ def plan_cli_masking_borrowed(world: World, count: int, rng: np.random.Generator
     free &= ~pop.abroad
     if world.away:
         free[[w for w, _, _ in world.away]] = False
-    candidates = np.flatnonzero(free)
+    candidates = np.flatnonzero(free) if free.any() else np.arange(pop.n)  # a tiny population: anyone
     trunks = []
     for trunk in world.fraud_trunks["cli_masking_borrowed"][:count]:
         masked = int(rng.integers(300, 901))
