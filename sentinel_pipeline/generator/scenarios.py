@@ -113,7 +113,8 @@ SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "everything": everything_counts,
 }
 SCENARIO_HELP = {
-    "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
+    "default": "every original fraud type and look-alike (not the interconnect/evasion/frontier ones), a few "
+               "subjects each, scaled with subscribers",
     "sdhf_only": "only SDHF SIM boxes (issue 2)",
     "mixed-heavy": "4x the fraud subjects and 2x the look-alikes of default",
     "lookalikes": "only legitimate look-alikes: every alert is a false positive",
