@@ -21,6 +21,9 @@ from sentinel_pipeline.settings import PROJECT_ROOT
 START = datetime(2026, 11, 26, tzinfo=timezone.utc)
 REFERENCE = PROJECT_ROOT / "reference"
 ORIGINATING = {"MOC", "IGW_IN", "TRANSIT"}
+DEFAULT_TYPES = ("simbox_sdhf", "simbox_stealth", "cli_masking", "invalid_cli", "impossible_concurrency", "wangiri",
+                 "irsf", "legit_call_centre", "legit_heavy_user", "legit_roamer", "legit_enterprise",
+                 "legit_international_trunk")
 NAME = re.compile(r"^cdr_\d{8}T\d{4}_\d{4,}\.(csv|csv\.gz|parquet)$")
 
 
@@ -186,10 +189,11 @@ def test_on_net_calls_have_moc_and_mtc_records(day):
 # ------------------------------------------------------------------------------------- labels
 def test_labels_name_every_pattern(day):
     summary, _, labels = day
-    assert list(labels.columns) == ["subject_type", "subject", "fraud_type"]
-    assert set(FRAUD_TYPES) <= set(labels.fraud_type)
-    assert set(LEGIT_TYPES) <= set(labels.fraud_type)
-    assert not labels.duplicated().any()
+    assert list(labels.columns) == ["subject_type", "subject", "fraud_type", "variant"]
+    assert set(DEFAULT_TYPES) <= set(labels.fraud_type)
+    assert set(DEFAULT_TYPES) <= set(FRAUD_TYPES) | set(LEGIT_TYPES)
+    assert not labels.duplicated(["subject_type", "subject"]).any()
+    assert labels.variant.notna().all()  # the existing patterns name their variants too
     msisdn = labels[labels.subject_type == "msisdn"].subject
     assert msisdn.str.match(r"^\+[1-9]\d{6,14}$").all()
     trunks = labels[labels.subject_type == "trunk"].subject

@@ -14,11 +14,14 @@ import numpy as np
 
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
-from sentinel_pipeline.generator.fraud import PATTERNS, Block, World
+from sentinel_pipeline.generator.fraud import Block, World
 from sentinel_pipeline.generator.normal import build_population, normal_hour
+from sentinel_pipeline.generator.patterns import PATTERNS, TRUNK_PATTERNS
 from sentinel_pipeline.generator.scenarios import resolve
 
-LABEL_COLUMNS = ("subject_type", "subject", "fraud_type")
+LABEL_COLUMNS = ("subject_type", "subject", "fraud_type", "variant")
+BOX_COLUMNS = ("box_id", "msisdn", "imei", "imsi")  # boxes.csv: one row per SIM and module it is seen in
+ROAMER_COLUMNS = ("msisdn", "from", "to")  # roamers.csv: roaming periods, [from, to)
 
 
 @dataclass
@@ -30,6 +33,8 @@ class GenerateSummary:
     labels_path: Path
     seconds: float
     record_types: dict[str, int] = field(default_factory=dict)
+    boxes_path: Path | None = None
+    roamers_path: Path | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -65,7 +70,8 @@ def generate(
     labels_path: str | Path | None = None,
     workers: int | None = None,
 ) -> GenerateSummary:
-    """Write synthetic CDR files (one per ``file_minutes`` of event time) and ``labels.csv`` into ``out_dir``.
+    """Write synthetic CDR files (one per ``file_minutes`` of event time) and ``labels.csv`` into ``out_dir``;
+    ``boxes.csv`` (SIM-box members) and ``roamers.csv`` (roaming periods) next to ``labels.csv``.
 
     Deterministic: the same arguments give the same bytes, whatever ``workers`` is. A naive ``start`` is UTC;
     it is floored to the minute. ``workers`` processes write hours in parallel (default: 2 for big runs, else 1).
@@ -85,21 +91,26 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     labels_path = Path(labels_path) if labels_path else out_dir / "labels.csv"
 
-    world = _build_world(seed, subscribers, counts)
+    world = _build_world(seed, subscribers, counts, int(start.timestamp()), hours)
     plans = {}
     for i, (name, (plan_fn, _)) in enumerate(PATTERNS.items()):
         if counts.get(name, 0) > 0:
             plans[name] = (i, plan_fn(world, counts[name], np.random.default_rng([seed, 100 + i, 0])))
-    labels = sorted({lab for _, plan in plans.values() for lab in plan["labels"]}, key=lambda r: (r[2], r[0], r[1]))
+    labels = sorted({lab for _, plan in plans.values() for lab in plan["labels"]},
+                    key=lambda r: (r[2], r[0], r[1], r[3]))
     subjects: dict[str, int] = {}
-    for _, _, fraud_type in labels:
+    for _, _, fraud_type, _ in labels:
         subjects[fraud_type] = subjects.get(fraud_type, 0) + 1
     labels_path.parent.mkdir(parents=True, exist_ok=True)
-    rec.write_text_atomic(",".join(LABEL_COLUMNS) + "\n" + "".join(f"{a},{b},{c}\n" for a, b, c in labels),
-                          labels_path)
+    rec.write_text_atomic(_csv(LABEL_COLUMNS, labels), labels_path)
+    boxes_path = labels_path.with_name("boxes.csv")
+    rec.write_text_atomic(_csv(BOX_COLUMNS, sorted(set(world.boxes))), boxes_path)
+    roamers_path = labels_path.with_name("roamers.csv")
+    feed = sorted((f"+{int(world.pop.msisdn[i])}", lo, hi) for i, lo, hi in world.roaming_feed)
+    rec.write_text_atomic(_csv(ROAMER_COLUMNS, [(m, _iso(lo), _iso(hi)) for m, lo, hi in feed]), roamers_path)
 
     job = _Job(world=world, cells=nb.cell_ids(world.pop.n_cells), seed=seed, start_s=int(start.timestamp()),
-               file_minutes=file_minutes, fmt=fmt, out_dir=out_dir)
+               file_minutes=file_minutes, fmt=fmt, out_dir=out_dir, away=_away_table(world))
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if hours * subscribers >= 2_000_000 else 1
     tasks = _hour_tasks(job, plans, hours)
@@ -121,7 +132,28 @@ def generate(
         out_dir=out_dir, files=files, cdr_count=total, subjects=subjects, labels_path=labels_path,
         seconds=time.perf_counter() - t0,
         record_types={name: int(c) for name, c in zip(rec.RECORD_TYPES, by_type)},
+        boxes_path=boxes_path, roamers_path=roamers_path,
     )
+
+
+def _csv(columns, rows) -> str:
+    return ",".join(columns) + "\n" + "".join(",".join(map(str, row)) + "\n" for row in rows)
+
+
+def _iso(epoch_s: int) -> str:
+    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat()
+
+
+def _away_table(world: World):
+    """(IMSIs sorted, from, to) of subscribers abroad for part of the run (one period each); None if nobody is."""
+    if not world.away:
+        return None
+    who, lo, hi = (np.array(col, np.int64) for col in zip(*world.away))
+    imsi = world.pop.imsi[who]
+    order = np.argsort(imsi, kind="stable")
+    if len(np.unique(imsi)) != len(imsi):
+        raise ValueError("a subscriber has more than one roaming period")
+    return imsi[order], lo[order], hi[order]
 
 
 @dataclass
@@ -133,6 +165,7 @@ class _Job:
     file_minutes: int
     fmt: str
     out_dir: Path
+    away: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # IMSIs abroad (sorted), from, to
 
 
 _JOB: _Job | None = None
@@ -169,6 +202,8 @@ def _write_hour(job: _Job, hour_start: int, injected: rec.Batch):
         normal_hour(job.world.pop, hour_start, np.random.default_rng([job.seed, 2, hour_start // 3600])),
         injected,
     ]))
+    if job.away is not None:
+        batch = _drop_abroad(batch, *job.away)
     stamp = datetime.fromtimestamp(hour_start, timezone.utc)
     table = rec.render(batch, 0, f"DT{job.seed}-{stamp:%Y%m%d%H}-", job.cells)
     step = job.file_minutes * 60
@@ -187,11 +222,24 @@ def _write_hour(job: _Job, hour_start: int, injected: rec.Batch):
     return paths, len(batch), np.bincount(batch.rtype, minlength=len(rec.RECORD_TYPES))
 
 
-def _build_world(seed: int, subscribers: int, counts: dict[str, int]) -> World:
+def _drop_abroad(batch: rec.Batch, imsi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> rec.Batch:
+    """Without the records of subscribers abroad at the time (their IMSI while roaming): no MOC from a home
+    cell, and calls to them are routed to the visited network, so no MTC at home either."""
+    if not len(batch):
+        return batch
+    pos = np.minimum(np.searchsorted(imsi, batch.imsi), len(imsi) - 1)
+    hit = (imsi[pos] == batch.imsi) & (batch.t >= lo[pos]) & (batch.t < hi[pos])
+    return batch.take(~hit) if hit.any() else batch
+
+
+def _build_world(seed: int, subscribers: int, counts: dict[str, int], start_s: int, hours: int) -> World:
     taken = set(nb.CALL_CENTRE_NUMBERS) | set(nb.ENTERPRISE_NUMBERS)
     pop = build_population(seed, subscribers, taken)
     order = np.random.default_rng([seed, 3]).permutation(nb.INTERNATIONAL_TRUNKS).tolist()
-    n_mask = counts.get("cli_masking", 0)
-    n_invalid = counts.get("invalid_cli", 0)
-    fraud_trunks = {"cli_masking": order[:n_mask], "invalid_cli": order[n_mask:n_mask + n_invalid]}
-    return World(seed=seed, pop=pop, taken=taken, fraud_trunks=fraud_trunks)
+    # Patterns that own a trunk take the next ones of this seed's order (resolve() caps the total).
+    fraud_trunks, used = {}, 0
+    for name in TRUNK_PATTERNS:
+        k = counts.get(name, 0)
+        fraud_trunks[name] = order[used:used + k]
+        used += k
+    return World(seed=seed, pop=pop, taken=taken, fraud_trunks=fraud_trunks, start_s=start_s, hours=hours)

@@ -4,10 +4,12 @@ Each pattern is a pair of small functions:
 
 * ``plan_<type>(world, count, rng)`` chooses the subjects once per run (numbers, IMEIs, trunks, cells and
   per-subject parameters), may adjust the ordinary population (e.g. a hijacked subscriber's near-zero
-  baseline), and returns a plan with its ``labels``;
+  baseline), and returns a plan with its ``labels``: ``(subject_type, subject, fraud_type, variant)`` rows;
 * ``emit_<type>(world, plan, block, rng)`` produces that pattern's records for one block of up to 24 hours.
 
 Volumes are small next to ordinary traffic, so these loop over subjects in Python but never over calls.
+The patterns added later live in ``interconnect.py``, ``evasion.py`` and ``frontier.py`` with the same shape;
+``patterns.py`` lists them all.
 """
 
 from __future__ import annotations
@@ -49,8 +51,26 @@ class World:
     seed: int
     pop: Population
     taken: set[int]
-    fraud_trunks: dict[str, list[int]]
+    fraud_trunks: dict[str, list[int]]  # pattern -> the international trunks it owns (fraud or special legit)
     busy: set[int] = field(default_factory=set)  # subscribers already given a role
+    start_s: int = 0  # the run's first second (epoch)
+    hours: int = 0  # the run's length
+    # roamers.csv, the operator's roaming-status feed: (population index, from, to) epoch seconds.
+    roaming_feed: list[tuple[int, int, int]] = field(default_factory=list)
+    # Subscribers abroad for part of the run, same shape: while abroad, no record carrying their IMSI is
+    # written at home (core._drop_abroad). legit_roamer's whole-run roamers are in roaming_feed only: they
+    # were made before this existed and keep their records (zero own calls instead).
+    away: list[tuple[int, int, int]] = field(default_factory=list)
+    boxes: list[tuple[str, str, int, int]] = field(default_factory=list)  # boxes.csv: box_id, msisdn, imei, imsi
+    routes: set[tuple[int, int]] = field(default_factory=set)  # (trunk_out, country code) given to a pattern
+
+    @property
+    def end_s(self) -> int:
+        return self.start_s + self.hours * 3600
+
+    @property
+    def days(self) -> int:
+        return -(-self.hours // 24)
 
     def pick_subscribers(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """k distinct ordinary subscribers without a role yet; they get one."""
@@ -85,6 +105,44 @@ def spread(rng: np.random.Generator, per_day: float, block: Block, profile: np.n
     return np.sort(block.start + hours * 3600 + rng.integers(0, 3600, n))
 
 
+def day_share(lo: int, hi: int, profile: np.ndarray) -> float:
+    """Share of a day's calls (under the profile, indexed by local hour) that falls in [lo, hi)."""
+    if hi <= lo:
+        return 0.0
+    hours = np.arange(lo // 3600, (hi - 1) // 3600 + 1)
+    overlap = np.minimum(hours * 3600 + 3600, hi) - np.maximum(hours * 3600, lo)
+    return float((profile[(hours + LOCAL_UTC_OFFSET_H) % 24] * overlap).sum() / 3600 / profile.sum())
+
+
+def times_between(rng: np.random.Generator, n: int, lo: int, hi: int, profile: np.ndarray) -> np.ndarray:
+    """n sorted seizure times in [lo, hi), spread over its hours by the profile (indexed by local hour)."""
+    if n <= 0 or hi <= lo:
+        return np.zeros(0, np.int64)
+    hours = np.arange(lo // 3600, (hi - 1) // 3600 + 1)
+    a = np.maximum(hours * 3600, lo)
+    span = np.minimum(hours * 3600 + 3600, hi) - a
+    w = profile[(hours + LOCAL_UTC_OFFSET_H) % 24] * span
+    w = w if w.sum() > 0 else span.astype(float)
+    pick = rng.choice(len(hours), n, p=w / w.sum())
+    return np.sort(a[pick] + (rng.random(n) * span[pick]).astype(np.int64))
+
+
+CLEAN_DAYS = 3  # days of baseline before the multi-day ("frontier") fraud starts, when the run is long enough
+
+
+def fraud_onset(world: "World", rng: np.random.Generator, max_offset_h: int = 6) -> int:
+    """When a pattern that needs a baseline starts: a few hours into day ``min(CLEAN_DAYS, days - 1)`` of the
+    run, so a 96-hour run has three clean days; a shorter run gets its fraud on its last day."""
+    day_start = world.start_s + min(CLEAN_DAYS, world.days - 1) * 86400
+    room_h = max(1, min(max_offset_h, (world.end_s - day_start) // 3600 - 1))
+    return day_start + int(rng.integers(0, room_h)) * 3600 + int(rng.integers(0, 3600))
+
+
+def weekday(t: np.ndarray) -> np.ndarray:
+    """Local day of the week, Monday = 0 (1970-01-01 was a Thursday)."""
+    return ((np.asarray(t) + LOCAL_UTC_OFFSET_H * 3600) // 86400 + 3) % 7
+
+
 def distinct_destinations(world: World, rng: np.random.Generator, n: int, own_share: float):
     """n distinct called numbers: own subscribers (without replacement) and random off-net mobiles.
 
@@ -99,32 +157,36 @@ def distinct_destinations(world: World, rng: np.random.Generator, n: int, own_sh
 
 
 def originate(world: World, rng: np.random.Generator, t, a, b, callee, ring, dur, cause, *,
-              imsi=0, imei=0, cell=-1, trunk_in=-1, a_fmt=None) -> Batch:
+              imsi=0, imei=0, cell=-1, trunk_in=-1, a_fmt=None, int_trunk=None, svc=0) -> Batch:
     """Calls made from an own line: MOC, plus the MTC when the callee is an own subscriber
-    (``callee`` >= 0), plus IGW_OUT when the called number is abroad."""
+    (``callee`` >= 0), plus IGW_OUT when the called number is abroad (on ``int_trunk`` if given, else a
+    random international trunk). ``svc`` = records.SMS makes them SMS (MO + MT)."""
     pop = world.pop
     t = np.asarray(t, np.int64)
     n = len(t)
-    b = np.asarray(b, np.int64)
+    b = np.broadcast_to(np.asarray(b, np.int64), (n,))
     callee = np.broadcast_to(np.asarray(callee, np.int64), (n,))
     a = np.broadcast_to(np.asarray(a, np.int64), (n,))
     intl = ~nb.is_home(b)
     trunk_out = np.full(n, -1, np.int16)
     offnet = (callee < 0) & ~intl
     trunk_out[offnet] = nb.offnet_trunk(rng, b[offnet])
-    int_trunk = nb.INTERNATIONAL_TRUNKS[rng.integers(0, len(nb.INTERNATIONAL_TRUNKS), n)]
+    if int_trunk is None:
+        int_trunk = nb.INTERNATIONAL_TRUNKS[rng.integers(0, len(nb.INTERNATIONAL_TRUNKS), n)]
+    else:
+        int_trunk = np.broadcast_to(np.asarray(int_trunk, np.int16), (n,))
     trunk_out[intl] = int_trunk[intl]
     out = [rec.make(rec.MOC, t, ring=ring, dur=dur, cause=cause, a=a, b=b,
                     a_fmt=nb.pick_formats(rng, a) if a_fmt is None else a_fmt, b_fmt=nb.pick_formats(rng, b),
-                    trunk_in=trunk_in, trunk_out=trunk_out, imsi=imsi, imei=imei, cell=cell)]
+                    trunk_in=trunk_in, trunk_out=trunk_out, imsi=imsi, imei=imei, cell=cell, svc=svc)]
     ring, dur, cause = (np.broadcast_to(np.asarray(x), (n,)) for x in (ring, dur, cause))
     m = callee >= 0
     if m.any():
-        out.append(mtc_for(rng, pop, t[m], ring[m], dur[m], cause[m], a[m], callee[m]))
+        out.append(mtc_for(rng, pop, t[m], ring[m], dur[m], cause[m], a[m], callee[m], svc=svc))
     if intl.any():
         out.append(rec.make(rec.IGW_OUT, t[intl], ring=ring[intl], dur=dur[intl], cause=cause[intl], a=a[intl],
                             b=b[intl], a_fmt=nb.FMT_PLUS, b_fmt=nb.pick_formats(rng, b[intl]),
-                            trunk_out=int_trunk[intl]))
+                            trunk_out=int_trunk[intl], svc=svc))
     return rec.concat(out)
 
 
@@ -148,15 +210,17 @@ def plan_simbox_sdhf(world: World, count: int, rng: np.random.Generator) -> dict
         if rng.random() < 0.5:  # GSM gateway modules each holding several SIMs
             per = int(rng.integers(2, 5))
             imeis = nb.random_imeis(rng, -(-k // per), nb.GATEWAY_TACS)[np.arange(k) // per]
+            variant = "shared_imei"
         else:
             imeis = nb.random_imeis(rng, k, nb.GATEWAY_TACS)
+            variant = "imei_per_sim"
         cell = int(rng.integers(0, world.pop.n_cells))
         for j in range(k):
             p_answer = float(rng.uniform(0.2, 0.55))
             sims.append(dict(msisdn=int(numbers[j]), imsi=int(nb.random_imsis(rng, 1)[0]), imei=int(imeis[j]), cell=cell,
                              distinct=int(rng.integers(60, 301)), p_answer=p_answer,
                              mean=float(rng.uniform(1.5, min(4.0, 2.4 / p_answer)))))
-            labels.append(("msisdn", e164(numbers[j]), "simbox_sdhf"))
+            labels.append(("msisdn", e164(numbers[j]), "simbox_sdhf", variant))
     return dict(sims=sims, labels=labels, profile=np.sqrt(DIURNAL) / np.sqrt(DIURNAL).sum())
 
 
@@ -190,9 +254,9 @@ def plan_simbox_stealth(world: World, count: int, rng: np.random.Generator) -> d
                 sims.append(dict(msisdn=int(numbers[j]), imsi=int(nb.random_imsis(rng, 1)[0]), imei=imei, cell=cell,
                                  slot_hours=slot, slot_index=j, slots=k, distinct=int(rng.integers(15, 46)),
                                  p_answer=float(rng.uniform(0.6, 0.8)), median=float(rng.uniform(60, 90))))
-                labels.append(("msisdn", e164(numbers[j]), "simbox_stealth"))
+                labels.append(("msisdn", e164(numbers[j]), "simbox_stealth", "rotating_imsis"))
             if k > 1:
-                labels.append(("imei", str(imei), "simbox_stealth"))
+                labels.append(("imei", str(imei), "simbox_stealth", "rotating_imsis"))
     return dict(sims=sims, labels=labels, profile=0.4 * DIURNAL + 0.6 * FLAT)
 
 
@@ -219,7 +283,8 @@ def plan_cli_masking(world: World, count: int, rng: np.random.Generator) -> dict
     """International trunks that deliver calls presenting national CLIs, mixed with genuine foreign CLIs."""
     trunks = [dict(trunk=t, masked=int(rng.integers(200, 801)), legit=float(rng.uniform(0.3, 1.0)))
               for t in world.fraud_trunks["cli_masking"][:count]]
-    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "cli_masking") for t in trunks])
+    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "cli_masking", "random_national_clis")
+                                       for t in trunks])
 
 
 def emit_cli_masking(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -266,7 +331,8 @@ def plan_invalid_cli(world: World, count: int, rng: np.random.Generator) -> dict
     """Trunks presenting malformed or unallocated CLIs, mixed with genuine foreign traffic."""
     trunks = [dict(trunk=t, invalid=int(rng.integers(100, 401)), legit=float(rng.uniform(0.5, 1.5)))
               for t in world.fraud_trunks["invalid_cli"][:count]]
-    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "invalid_cli") for t in trunks])
+    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "invalid_cli", "malformed_clis")
+                                       for t in trunks])
 
 
 def emit_invalid_cli(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -304,7 +370,8 @@ def plan_impossible_concurrency(world: World, count: int, rng: np.random.Generat
             s["who"] = int(who[0])
             s["cli"] = int(world.pop.msisdn[who[0]])
         subjects.append(s)
-    return dict(subjects=subjects, labels=[("msisdn", e164(s["cli"]), "impossible_concurrency") for s in subjects])
+    return dict(subjects=subjects, labels=[("msisdn", e164(s["cli"]), "impossible_concurrency", s["variant"])
+                                           for s in subjects])
 
 
 def emit_impossible_concurrency(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -349,7 +416,7 @@ def plan_wangiri(world: World, count: int, rng: np.random.Generator) -> dict:
                              calls=int(rng.integers(300, 1201)), bursts=int(rng.integers(2, 5)),
                              trunk=int(rng.choice(nb.INTERNATIONAL_TRUNKS)),
                              callback=float(rng.uniform(0.01, 0.04))))
-    return dict(subjects=subjects, labels=[("msisdn", e164(s["number"]), "wangiri") for s in subjects])
+    return dict(subjects=subjects, labels=[("msisdn", e164(s["number"]), "wangiri", "single_number") for s in subjects])
 
 
 def emit_wangiri(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -406,7 +473,8 @@ def plan_irsf(world: World, count: int, rng: np.random.Generator) -> dict:
                                for p in prefixes])
         subjects.append(dict(who=i, dest=dest, hours=int(rng.integers(3, 9)), per_hour=float(rng.uniform(8, 30)),
                              new_imei=int(nb.random_imeis(rng, 1)[0]), cell=int(rng.integers(0, pop.n_cells))))
-    return dict(subjects=subjects, labels=[("msisdn", e164(pop.msisdn[s["who"]]), "irsf") for s in subjects])
+    return dict(subjects=subjects, labels=[("msisdn", e164(pop.msisdn[s["who"]]), "irsf", "sim_swap_premium")
+                                           for s in subjects])
 
 
 def emit_irsf(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -439,7 +507,9 @@ def plan_legit_call_centre(world: World, count: int, rng: np.random.Generator) -
         sdhf_like = i % 2 == 0
         centres.append(dict(number=nb.CALL_CENTRE_NUMBERS[i], trunk=nb.CALL_CENTRE_TRUNKS[i], sdhf_like=sdhf_like,
                             distinct=int(rng.integers(200, 601)), inbound=int(rng.integers(100, 401))))
-    return dict(centres=centres, labels=[("msisdn", e164(c["number"]), "legit_call_centre") for c in centres])
+    return dict(centres=centres, labels=[
+        ("msisdn", e164(c["number"]), "legit_call_centre", "predictive_dialler" if c["sdhf_like"] else "outbound_short")
+        for c in centres])
 
 
 def emit_legit_call_centre(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -489,7 +559,7 @@ def plan_legit_heavy_user(world: World, count: int, rng: np.random.Generator) ->
     pop.contacts[who] = rng.integers(120, 161, len(who))
     pop.in_rate_nat[who] = rng.uniform(30, 80, len(who))
     pop.mobile[who] = True
-    return dict(labels=[("msisdn", e164(pop.msisdn[i]), "legit_heavy_user") for i in who.tolist()])
+    return dict(labels=[("msisdn", e164(pop.msisdn[i]), "legit_heavy_user", "heavy_caller") for i in who.tolist()])
 
 
 def emit_legit_heavy_user(world, plan, block, rng) -> Batch:
@@ -505,8 +575,10 @@ def plan_legit_roamer(world: World, count: int, rng: np.random.Generator) -> dic
     for i in who.tolist():
         pop.rate[i] = 0.0  # no MOC at home while abroad
         pop.abroad[i] = True
+        world.roaming_feed.append((i, world.start_s, world.end_s))
         roamers.append(dict(who=i, trunk=int(rng.choice(nb.INTERNATIONAL_TRUNKS)), calls=float(rng.uniform(4, 12))))
-    return dict(roamers=roamers, labels=[("msisdn", e164(pop.msisdn[r["who"]]), "legit_roamer") for r in roamers])
+    return dict(roamers=roamers, labels=[("msisdn", e164(pop.msisdn[r["who"]]), "legit_roamer", "abroad_whole_run")
+                                         for r in roamers])
 
 
 def emit_legit_roamer(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -539,7 +611,9 @@ def plan_legit_enterprise(world: World, count: int, rng: np.random.Generator) ->
         customers = rng.choice(world.pop.n, min(world.pop.n, int(rng.integers(150, 400))), replace=False)
         lines.append(dict(number=nb.ENTERPRISE_NUMBERS[i], trunk=nb.PBX_TRUNKS[i], customers=customers,
                           per_day=float(rng.uniform(300, 1000)), inbound=float(rng.uniform(300, 1000))))
-    return dict(lines=lines, labels=[("msisdn", e164(x["number"]), "legit_enterprise") for x in lines])
+    return dict(lines=lines, labels=[
+        ("msisdn", e164(x["number"]), "legit_enterprise",
+         "pbx_whitelisted" if x["number"] in nb.WHITELISTED_ENTERPRISE else "pbx") for x in lines])
 
 
 def emit_legit_enterprise(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -562,7 +636,7 @@ def emit_legit_enterprise(world: World, plan: dict, block: Block, rng: np.random
 def plan_legit_international_trunk(world: World, count: int, rng: np.random.Generator) -> dict:
     """International trunks carrying only genuine traffic (foreign CLIs, roamers); labelled automatically."""
     bad = {t for ts in world.fraud_trunks.values() for t in ts}
-    return dict(labels=[("trunk", nb.TRUNK_IDS[t], "legit_international_trunk")
+    return dict(labels=[("trunk", nb.TRUNK_IDS[t], "legit_international_trunk", "genuine_only")
                         for t in nb.INTERNATIONAL_TRUNKS.tolist() if t not in bad])
 
 

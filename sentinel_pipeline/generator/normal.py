@@ -44,6 +44,7 @@ class Population:
     abroad: np.ndarray  # bool: roaming abroad, makes no calls at home
     offsets: np.ndarray
     n_cells: int
+    sms_rate: np.ndarray | None = None  # P2P SMS sent per day (None: no SMS, as in the original scenarios)
 
     @property
     def n(self) -> int:
@@ -155,13 +156,13 @@ def outcome(rng: np.random.Generator, n: int, p_answer: float = 0.75, median: fl
 
 
 def mtc_for(rng: np.random.Generator, pop: Population, t, ring, dur, cause, a, callee, *,
-            trunk_in=-1, a_fmt=None, a_raw=None) -> Batch:
+            trunk_in=-1, a_fmt=None, a_raw=None, svc=0) -> Batch:
     """The terminating record at an own subscriber ``callee`` (index into the population)."""
     return rec.make(
         rec.MTC, t, ring=ring, dur=dur, cause=cause, a=a, b=pop.msisdn[callee],
         a_fmt=nb.pick_formats(rng, a) if a_fmt is None else a_fmt, b_fmt=nb.pick_formats(rng, pop.msisdn[callee]),
         a_raw=a_raw, trunk_in=trunk_in, imsi=pop.imsi[callee], imei=pop.imei[callee],
-        cell=serving_cell(pop, rng, callee, t),
+        cell=serving_cell(pop, rng, callee, t), svc=svc,
     )
 
 
@@ -223,7 +224,35 @@ def normal_hour(pop: Population, hour_start: int, rng: np.random.Generator) -> B
     callee = np.repeat(np.arange(pop.n), counts)
     out.append(incoming_international(rng, pop, hour_start + rng.integers(0, 3600, len(callee)),
                                       foreign_contact(pop, callee, rng.integers(0, 3, len(callee))), callee))
+    if pop.sms_rate is not None:  # drawn after everything else: traffic without SMS keeps its bytes
+        out.append(sms_hour(pop, hour_start, w, rng))
     return rec.concat(out)
+
+
+def sms_hour(pop: Population, hour_start: int, w: float, rng: np.random.Generator) -> Batch:
+    """Person-to-person SMS of one hour: to on-net contacts (MO-SMS ``MOC`` + MT-SMS ``MTC``), to off-net
+    friends (``MOC`` with ``trunk_out``), and from off-net friends (``MTC`` with ``trunk_in``). An SMS is
+    ``service`` sms, "answered" (delivered) with duration 0."""
+    counts = rng.poisson(pop.sms_rate * w)
+    sender = np.repeat(np.arange(pop.n), counts)
+    n = len(sender)
+    t = hour_start + rng.integers(0, 3600, n)
+    onnet = rng.random(n) < 0.65
+    callee = onnet_contact(pop, sender, contact_rank(rng, pop.contacts[sender].astype(np.int64)), rng.random(n) < 0.5)
+    b = np.where(onnet, pop.msisdn[callee], offnet_contact(pop, sender, contact_rank(rng, np.full(n, 12))))
+    trunk_out = np.full(n, -1, np.int16)
+    trunk_out[~onnet] = nb.offnet_trunk(rng, b[~onnet])
+    mo = rec.make(rec.MOC, t, ring=0, dur=0, cause=16, a=pop.msisdn[sender], b=b,
+                  a_fmt=nb.pick_formats(rng, pop.msisdn[sender]), b_fmt=nb.pick_formats(rng, b), trunk_out=trunk_out,
+                  imsi=pop.imsi[sender], imei=pop.imei[sender], cell=serving_cell(pop, rng, sender, t), svc=rec.SMS)
+    m = onnet
+    mt = mtc_for(rng, pop, t[m], 0, 0, 16, pop.msisdn[sender[m]], callee[m], svc=rec.SMS)
+    counts = rng.poisson(pop.sms_rate * 0.4 * w)
+    who = np.repeat(np.arange(pop.n), counts)
+    a = offnet_contact(pop, who, contact_rank(rng, np.full(len(who), 12)))
+    t2 = hour_start + rng.integers(0, 3600, len(who))
+    mt2 = mtc_for(rng, pop, t2, 0, 0, 16, a, who, trunk_in=nb.offnet_trunk(rng, a), svc=rec.SMS)
+    return rec.concat([mo, mt, mt2])
 
 
 def incoming_international(rng, pop: Population, t, a, callee, *, trunk=None, a_fmt=None, a_raw=None,

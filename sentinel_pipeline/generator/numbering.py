@@ -68,6 +68,7 @@ TRUNKS = (
 TRUNK_IDS = tuple(t[0] for t in TRUNKS)
 TRUNK_INDEX = {t[0]: i for i, t in enumerate(TRUNKS)}
 INTERNATIONAL_TRUNKS = np.array([i for i, t in enumerate(TRUNKS) if t[1] == "international"], dtype=np.int16)
+NATIONAL_TRUNKS = np.array([i for i, t in enumerate(TRUNKS) if t[1] == "national"], dtype=np.int16)
 NATIONAL_TRUNK_BY_OPERATOR = {
     "PeerMobile B": np.array([TRUNK_INDEX["NAT_PMB01"], TRUNK_INDEX["NAT_PMB02"]], dtype=np.int16),
     "PeerMobile C": np.array([TRUNK_INDEX["NAT_PMC01"]], dtype=np.int16),

@@ -33,9 +33,12 @@ _DTYPES = {
     "t": np.int64, "ring": np.int32, "dur": np.int32, "cause": np.int16,
     "a": np.int64, "a_fmt": np.int8, "b": np.int64, "b_fmt": np.int8, "rtype": np.int8,
     "trunk_in": np.int16, "trunk_out": np.int16, "imsi": np.int64, "imei": np.int64, "cell": np.int32,
+    "svc": np.int8,
 }
 _DEFAULTS = {"ring": -1, "dur": 0, "cause": 16, "a_fmt": 1, "b_fmt": 1, "trunk_in": -1, "trunk_out": -1,
-             "imsi": 0, "imei": 0, "cell": -1}
+             "imsi": 0, "imei": 0, "cell": -1, "svc": 0}
+SERVICES = ("voice", "sms")
+VOICE, SMS = range(2)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Batch:
     imsi: np.ndarray  # 0 = empty
     imei: np.ndarray  # 0 = empty
     cell: np.ndarray  # index into the cell table, -1 = empty
+    svc: np.ndarray  # index into SERVICES (0 voice, 1 sms)
     a_raw: np.ndarray | None = None  # object array: a literal CLI overriding ``a`` where not None
 
     def __len__(self) -> int:
@@ -109,7 +113,7 @@ def _time_strings(lo: int, hi: int) -> pa.Array:
 
 _TRUNK_IDS = pa.array(nb.TRUNK_IDS, pa.string())
 _RECORD_TYPES = pa.array(RECORD_TYPES, pa.string())
-_VOICE = pa.array(["voice"], pa.string())
+_SERVICES = pa.array(SERVICES, pa.string())
 
 
 def _optional_digits(values: np.ndarray) -> pa.Array:
@@ -149,7 +153,7 @@ def render(batch: Batch, first_seq: int, id_prefix: str, cells: pa.Array) -> pa.
         "imei": _optional_digits(batch.imei),
         "cell_id": _optional_take(cells, batch.cell),
         "release_cause": pa.array(batch.cause, pa.int16()),
-        "service": _VOICE.take(pa.array(np.zeros(n, np.int8))),
+        "service": _SERVICES.take(pa.array(batch.svc, pa.int8())),
     }
     return pa.table(columns)
 

@@ -2,7 +2,8 @@
 
 A scenario argument is one of:
 
-* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``;
+* a name: ``default``, ``sdhf_only``, ``mixed-heavy``, ``lookalikes``, ``clean``, ``interconnect``,
+  ``evasion``, ``frontier``, ``everything``;
 * a name with overrides: ``default:wangiri=5,irsf=0``;
 * only counts: ``simbox_sdhf=20,cli_masking=1`` (every pattern not named is off).
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 from typing import Callable
 
 from sentinel_pipeline.generator import numbering as nb
-from sentinel_pipeline.generator.fraud import FRAUD_TYPES, LEGIT_TYPES, PATTERNS
+from sentinel_pipeline.generator import fraud
+from sentinel_pipeline.generator.patterns import FRAUD_TYPES, LEGIT_TYPES, PATTERNS, TRUNK_PATTERNS
 
 
 def default_counts(subscribers: int) -> dict[str, int]:
@@ -34,11 +36,68 @@ def default_counts(subscribers: int) -> dict[str, int]:
     }
 
 
-def _scaled(fraud: float, legit: float) -> Callable[[int], dict[str, int]]:
+def _scaled(fraud_x: float, legit: float) -> Callable[[int], dict[str, int]]:
     def counts(subscribers: int) -> dict[str, int]:
         base = default_counts(subscribers)
         return {k: (v if k == "legit_international_trunk" else
-                    max(1, round(v * (legit if k in LEGIT_TYPES else fraud)))) for k, v in base.items()}
+                    max(1, round(v * (legit if k in fraud.LEGIT_TYPES else fraud_x)))) for k, v in base.items()}
+    return counts
+
+
+def interconnect_counts(subscribers: int) -> dict[str, int]:
+    """Spoofing over national interconnects, roamer trunks and a masking trunk borrowing at-home numbers."""
+    s = subscribers
+    return {
+        "interconnect_spoof": 4 + 2 * (s // 50_000),  # CLIs, variants alternate
+        "cli_masking_borrowed": 1,  # trunks
+        "legit_roaming_trunk": 2,  # trunks (16-24 roamers each)
+        "legit_offnet_pbx": 2,
+        "legit_heavy_user": 3 + s // 10_000,
+        "legit_international_trunk": 1,
+    }
+
+
+def evasion_counts(subscribers: int) -> dict[str, int]:
+    """SIM boxes imitating people (every variant), and the people a naive box rule would flag."""
+    s = subscribers
+    return {
+        "simbox_mimic": 9 * (1 + s // 50_000),  # boxes: each variant in turn, so every variant at least once
+        "legit_sales_team": 1 + s // 50_000,
+        "legit_call_centre_sims": 1 + s // 50_000,
+        "legit_family": 3 + s // 10_000,
+        "legit_small_business": 2 + s // 20_000,
+        "legit_delivery_driver": 3 + s // 10_000,
+        "legit_heavy_user": 3 + s // 10_000,
+        "legit_international_trunk": 1,
+    }
+
+
+def frontier_counts(subscribers: int) -> dict[str, int]:
+    """Fraud seen against a baseline (multi-day: it starts after fraud.CLEAN_DAYS clean days), look-alikes."""
+    s = subscribers
+    return {
+        "background_sms": 1,  # on/off: ordinary P2P SMS
+        "sms_simfarm": 16 + s // 5_000,  # SIMs (farms of about 16, at least two)
+        "legit_texter": 3 + s // 10_000,
+        "false_answer": 3,  # routes, one per variant
+        "legit_route_peak": 1,
+        "refiling": 2,  # trunks, one per variant
+        "legit_holiday_trunk": 1,
+        "withheld_cli_surge": 2,  # trunks, one per variant
+        "legit_withheld_trunk": 1,
+        "wangiri_range": 2 + s // 100_000,  # ranges of 20-50 numbers
+        "legit_foreign_pbx_range": 1,
+        "legit_international_trunk": 1,
+    }
+
+
+def everything_counts(subscribers: int) -> dict[str, int]:
+    """default + interconnect + evasion + frontier in one run, one trunk per trunk pattern (8 of 10)."""
+    counts = {**default_counts(subscribers), **interconnect_counts(subscribers), **evasion_counts(subscribers),
+              **frontier_counts(subscribers)}
+    for key in TRUNK_PATTERNS:
+        if counts.get(key):
+            counts[key] = 1
     return counts
 
 
@@ -46,15 +105,28 @@ SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "default": default_counts,
     "sdhf_only": lambda s: {"simbox_sdhf": default_counts(s)["simbox_sdhf"], "legit_international_trunk": 1},
     "mixed-heavy": _scaled(4, 2),
-    "lookalikes": lambda s: {k: v for k, v in default_counts(s).items() if k in LEGIT_TYPES},
+    "lookalikes": lambda s: {k: v for k, v in default_counts(s).items() if k in fraud.LEGIT_TYPES},
     "clean": lambda s: {"legit_international_trunk": 1},
+    "interconnect": interconnect_counts,
+    "evasion": evasion_counts,
+    "frontier": frontier_counts,
+    "everything": everything_counts,
 }
 SCENARIO_HELP = {
-    "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
+    "default": "every original fraud type and look-alike (not the interconnect/evasion/frontier ones), a few "
+               "subjects each, scaled with subscribers",
     "sdhf_only": "only SDHF SIM boxes (issue 2)",
     "mixed-heavy": "4x the fraud subjects and 2x the look-alikes of default",
     "lookalikes": "only legitimate look-alikes: every alert is a false positive",
     "clean": "ordinary traffic only",
+    "interconnect": "spoofed CLIs arriving only as MTC legs over national interconnects, roamer trunks "
+                    "(roamers.csv), a masking trunk borrowing at-home subscribers' numbers (>= 24 h)",
+    "evasion": "SIM boxes imitating people, each evasion alone and combined (boxes.csv), and the sales teams, "
+               "SIM call centres, families, shops, couriers and heavy users a naive box rule flags (>= 24 h; "
+               ">= 48 h to see a daily move)",
+    "frontier": "SMS SIM farms, false answer supervision, refiling, withheld-CLI surges, Wangiri ranges and their "
+                "look-alikes, after 3 clean days (--hours 96; shorter runs get the fraud on their last day)",
+    "everything": "default + interconnect + evasion + frontier in one run (--hours 96)",
 }
 
 
@@ -74,10 +146,12 @@ def resolve(scenario: str, subscribers: int) -> dict[str, int]:
             raise ValueError(f"bad scenario part {part!r}: expected <type>=<count> with type one of "
                              f"{', '.join(PATTERNS)}")
         counts[key] = int(value)
-    # Trunk patterns need distinct international trunks, and a couple must stay genuine.
+    # Trunk patterns need distinct international trunks, and a couple must stay genuine: each takes what
+    # is left, in TRUNK_PATTERNS order.
     free = len(nb.INTERNATIONAL_TRUNKS) - 2
-    counts["cli_masking"] = min(counts.get("cli_masking", 0), free)
-    counts["invalid_cli"] = min(counts.get("invalid_cli", 0), free - counts["cli_masking"])
+    for key in TRUNK_PATTERNS:
+        counts[key] = min(counts.get(key, 0), free)
+        free -= counts[key]
     return {k: v for k, v in counts.items() if v > 0}
 
 
