@@ -147,6 +147,14 @@ def _table(con, name: str, values: list[str]) -> None:
     con.unregister(f"{name}_arrow")
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (all its threads): steadier than wall time on a shared machine."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -218,8 +226,13 @@ def main() -> None:
 
     print("engines:")
     normalise_numbers(con, "(select * from raw_numbers limit 1000)", output="warm")  # imports, metadata
-    sql_s = _timed(lambda: normalise_numbers(con, "raw_numbers", output="out_sql"))
+    stages: dict[str, float] = {}
+    cpu0 = _cpu()
+    sql_s = _timed(lambda: normalise_numbers(con, "raw_numbers", output="out_sql", timings=stages))
+    cpu_s = _cpu() - cpu0
     _report("sql", len(values), sql_s)
+    print(f"  {'':<22} CPU {cpu_s:.2f} s over {args.threads} threads; stages: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()))
     sql_again = _timed(lambda: normalise_numbers(con, "raw_numbers", output="out_sql", assume_distinct=True))
     _report("sql, assume_distinct", len(values), sql_again)
     n_py = min(args.python_values, len(values))

@@ -27,9 +27,7 @@ ENGINES = ("sql", "python")
 def normalise(values, settings=None, engine="sql", **kwargs) -> dict:
     """raw -> (e164, valid, number_type, region), through a DuckDB table of the values."""
     con = duckdb.connect()
-    con.execute("create table raw_numbers (raw varchar)")
-    if values:
-        con.executemany("insert into raw_numbers values (?)", [[v] for v in values])
+    con.execute("create table raw_numbers as select unnest($1::varchar[]) as raw", [list(values)])
     table = normalise_numbers(con, "raw_numbers", settings, engine=engine, workers=1, **kwargs)
     return {r[0]: tuple(r[1:]) for r in con.sql(f"select * from {table}").fetchall()}
 
