@@ -192,14 +192,26 @@ def generator_invalid(con, gen_dir: Path, threads: int) -> None:
     for p, total, bad in rows:
         print(f"  {p:<14} {total:>10,} {bad:>10,}")
     rows = con.sql("""
-        select coalesce(region, '-') as region,
-               case when regexp_full_match(e164, '\\+[0-9]+') then left(e164, 7) else 'not digits' end as range,
-               count(*) as invalid, min(raw) as example
-        from gen_numbers where not valid group by all order by 3 desc limit 40
+        with x as (select *, regexp_full_match(e164, '\\+[0-9]+') as digits, e164[2:] as d from gen_numbers)
+        select case
+            when not digits then 'not digits (letters in the number)'
+            when d like '234%' and length(d) = 13 then 'NG ' || substr(d, 4, 3) || ' (10-digit national number)'
+            when d like '234%' and length(d) = 11 then
+                'NG ' || case when substr(d, 4, 1) in ('1', '2') then substr(d, 4, 1) else substr(d, 4, 2) end
+                || '... (8-digit national number)'
+            when d like '234%' then 'NG, ' || (length(d) - 3) || '-digit national number'
+            when region is null then 'no region: +' || left(d, 2) || '...'
+            else 'foreign: ' || region end as range,
+            count(*) as values, count(*) filter (where not valid) as invalid,
+            min(raw) filter (where not valid) as example
+        from x group by 1 having count(*) filter (where not valid) > 0 order by 3 desc limit 40
     """).fetchall()
-    print(f"  invalid by region and E.164 prefix (top 40):\n  {'region':<7} {'prefix':<11} {'invalid':>9}  example")
-    for region, prefix, bad, example in rows:
-        print(f"  {region:<7} {prefix:<11} {bad:>9,}  {example}")
+    print("  invalid by range (top 40):")
+    print(f"  {'range':<38} {'values':>9} {'invalid':>9}  example")
+    for name, total, bad, example in rows:
+        print(f"  {name:<38} {total:>9,} {bad:>9,}  {example}")
+    flipped = con.sql("select count(*) from gen_numbers where raw like '009%' and e164 <> '+' || raw[4:]").fetchall()[0][0]
+    print(f"  009... values read with 00 instead (their 009 reading invalid, the 00 one valid): {flipped:,}")
 
 
 def main() -> None:

@@ -582,26 +582,6 @@ class _Stages:
                 self.timings[key] = self.timings.get(key, 0.0) + time.perf_counter() - start
 
 
-def _validate(con: duckdb.DuckDBPyConnection, source: str, output: str, plan: NumberingPlan,
-              stage: _Stages | None = None) -> None:
-    """The temp table ``output``: ``source`` (readings ``e``, other columns passed through) with ``cc``,
-    ``nsn``, ``ln``, ``status``, ``region`` and ``number_type`` (see ``_validate_sql``)."""
-    stage = stage or _Stages(None)
-    split = f"__numbers_split_{uuid.uuid4().hex[:12]}"
-    home = _home_code(plan)
-    try:
-        with stage("read and split"):
-            con.execute(f"create temp table {split} as {_split_sql(source, home)}")
-        with stage("compile and validate"):
-            mains = tuple(r[0] for r in con.sql(
-                f"select cc from {split} where cc is not null group by cc order by count(*) desc, cc").fetchall())
-            con.execute(f"create temp table {output} as {_validate_sql(split, mains, home)}")
-        with stage("other regions of shared codes"):
-            _settle_other_regions(con, output, split)
-    finally:
-        con.execute(f"drop table if exists {split}")
-
-
 def _settle_other_regions(con: duckdb.DuckDBPyConnection, table: str, scratch: str) -> None:
     """The rows of ``table`` with status 'other_region' (few), settled region by region."""
     other = [r[0] for r in con.sql(f"select distinct cc from {table} where status = 'other_region'").fetchall()]
@@ -614,6 +594,27 @@ def _settle_other_regions(con: duckdb.DuckDBPyConnection, table: str, scratch: s
         select * exclude (status, region, number_type), 'ok' as status, region, number_type
         from ({_other_region_sql(scratch, sorted(other))})
     """)
+
+
+def _settle_rewrites(con: duckdb.DuckDBPyConnection, table: str, scratch: str) -> None:
+    """The rows of ``table`` with status 'rewrite' (few): phonenumbers itself, its E.164 replacing ``e``."""
+    rewritten = [r[0] for r in con.sql(f"select distinct e from {table} where status = 'rewrite'").fetchall()]
+    if not rewritten:
+        return
+    con.execute(f"create or replace temp table {scratch} ({_DESCRIBED_SCHEMA})")
+    _insert_rows(con, scratch, [(e, *describe(e)) for e in rewritten])
+    con.execute(f"""
+        create or replace temp table {scratch} as
+        select t.* exclude (e, status, region, number_type), d.e164 as e, 'ok' as status,
+            d.region, d.number_type
+        from {table} t join {scratch} d on d.e = t.e
+        where t.status = 'rewrite'
+    """)
+    con.execute(f"delete from {table} where status = 'rewrite'")
+    con.execute(f"insert into {table} by name select * from {scratch}")
+
+
+_DESCRIBED_SCHEMA = "e varchar, e164 varchar, valid boolean, number_type varchar, region varchar"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -650,6 +651,9 @@ def normalise_numbers(
     reference). The table (temporary unless ``temporary=False``; replaced if it exists) has the columns
     ``raw, e164, valid, number_type, region``: see the module's docstring for what they hold. ``timings``:
     a dict that receives the wall seconds of each stage (the benchmark prints them).
+
+    The DuckDB work runs on the connection's threads (``SET threads``); the python engine's processes are
+    spawned, not forked, so that DuckDB's threads in this process cannot deadlock them.
     """
     if engine not in ("sql", "python"):
         raise ValueError(f"engine must be 'sql' or 'python', got {engine!r}")
@@ -665,64 +669,48 @@ def normalise_numbers(
             _normalise_python(con, values, plan, output, kind, workers or os.cpu_count() or 1)
         return output
     tag = uuid.uuid4().hex[:12]
-    val, fix, desc = (f"__numbers_{name}_{tag}" for name in ("val", "fix", "desc"))
+    split, val, scratch = (f"__numbers_{name}_{tag}" for name in ("split", "val", "scratch"))
     e1, alts = _readings_sql("cleaned", plan)
+    home = _home_code(plan)
+    cleaned = f"select raw, regexp_replace(raw, '{_SEPARATORS_SQL}', '', 'g') as cleaned from ({values})"
+    first = f"(select raw, cleaned, {e1} as e, 1 as k, {alts} as alts from ({cleaned}))"
+    others = f"""(select raw, cleaned, unnest(alts) as e, generate_subscripts(alts, 1) + 1 as k, alts
+                  from {split} where alts is not null)"""
     try:
-        # Every raw value's preferred reading (longest international prefix) and the others, validated.
-        readings_sql = f"""(
-            select raw, cleaned, {e1} as e, {alts} as alts
-            from (select raw, regexp_replace(raw, '{_SEPARATORS_SQL}', '', 'g') as cleaned from ({values})))"""
-        _validate(con, readings_sql, val, plan, stage)
-        # Rows the compiled rules do not settle alone: phonenumbers rewrites the reading, or it is invalid
-        # and a shorter international prefix gives another reading. Their readings are described one by one.
-        needs_fix = "status = 'rewrite' or (alts is not null and number_type = 'unknown')"
-        with stage("rewrites and other readings"):
-            con.execute(f"""
-                create temp table {fix} as
-                select raw, unnest(list_prepend(e, coalesce(alts, []))) as e,
-                    generate_subscripts(list_prepend(e, coalesce(alts, [])), 1) as k
-                from {val}
-                where {needs_fix}
-            """)
-            _describe_readings(con, f"(select distinct e from {fix})", desc, plan)
+        with stage("read and split"):
+            # Every raw value's preferred reading (longest international prefix, k = 1), split into country
+            # code and national number; then the other readings of the few values that have several.
+            con.execute(f"create temp table {split} as {_split_sql(first, home)}")
+            con.execute(f"insert into {split} by name {_split_sql(others, home)}")
+        with stage("compile and validate"):
+            mains = tuple(r[0] for r in con.sql(
+                f"select cc from {split} where cc is not null group by cc order by count(*) desc, cc").fetchall())
+            con.execute(f"create temp table {val} as {_validate_sql(split, mains, home)}")
+        with stage("other regions of shared codes"):
+            _settle_other_regions(con, val, scratch)
+        with stage("phonenumbers for rewritten readings"):
+            _settle_rewrites(con, val, scratch)
         with stage("output"):
+            # A value with several readings keeps the first valid one, else its first (k = 1).
             con.execute(f"""
                 create or replace {kind} {output} as
                 select raw, coalesce(e, cleaned) as e164, number_type <> 'unknown' as valid, number_type, region
                 from {val}
-                where status is null or not ({needs_fix})
+                where alts is null
                 union all
                 select raw, best.e164, best.valid, best.number_type, best.region
                 from (
-                    select f.raw, arg_min(struct_pack(e164 := d.e164, valid := d.valid,
-                                                      number_type := d.number_type, region := d.region),
-                                          f.k + case when d.valid then 0 else 1000 end) as best
-                    from {fix} f join {desc} d using (e)
-                    group by f.raw
+                    select raw, arg_min(struct_pack(e164 := e, valid := number_type <> 'unknown',
+                                                    number_type := number_type, region := region),
+                                        k + case when number_type <> 'unknown' then 0 else 1000 end) as best
+                    from {val} where alts is not null
+                    group by raw
                 )
             """)
     finally:
-        for t in (val, fix, desc):
+        for t in (split, val, scratch):
             con.execute(f"drop table if exists {t}")
     return output
-
-
-def _describe_readings(con: duckdb.DuckDBPyConnection, readings_sql: str, output: str, plan: NumberingPlan) -> None:
-    """The temp table ``output`` (e, e164, valid, number_type, region) for the distinct readings ``e`` of
-    ``readings_sql`` (few): compiled rules, and phonenumbers for the readings it would rewrite."""
-    val = f"__numbers_dval_{uuid.uuid4().hex[:12]}"
-    try:
-        _validate(con, readings_sql, val, plan)
-        con.execute(f"""
-            create temp table {output} as
-            select e, e as e164, number_type <> 'unknown' as valid, number_type, region
-            from {val} where status <> 'rewrite'
-        """)
-        rewritten = [r[0] for r in con.sql(f"select e from {val} where status = 'rewrite'").fetchall()]
-        if rewritten:
-            _insert_rows(con, output, [(e, *describe(e)) for e in rewritten])
-    finally:
-        con.execute(f"drop table if exists {val}")
 
 
 def _normalise_value_cached(raw: str, plan: NumberingPlan, cache: dict) -> tuple:
