@@ -161,9 +161,10 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _readings_sql(column: str, plan: NumberingPlan) -> tuple[str, str]:
+def _readings_sql(column: str, plan: NumberingPlan, reading: str = "e") -> tuple[str, str]:
     """SQL for the preferred reading (``e1``) and the list of other readings (``alts``, NULL when none) of a
-    cleaned column: the same rules as ``readings``."""
+    cleaned column: the same rules as ``readings``. ``alts`` refers to ``e1`` as the column ``reading``
+    (NULL when the value is not a number), computed in an inner query."""
     cc = plan.country_code
     not_number = f"not regexp_full_match({column}, '\\+?[0-9]+')"
     branches = [f"when {not_number} then null", f"when starts_with({column}, '+') then {column}"]
@@ -187,7 +188,7 @@ def _readings_sql(column: str, plan: NumberingPlan) -> tuple[str, str]:
         else:
             alts.append(f"when starts_with({column}, {_sql_string(longer)}) then null")
     alts_sql = (
-        f"case when {not_number} or starts_with({column}, '+') then null " + " ".join(alts) + " end"
+        f"case when {reading} is null or starts_with({column}, '+') then null " + " ".join(alts) + " end"
         if any("[" in a for a in alts)
         else "null::varchar[]"
     )
@@ -307,10 +308,17 @@ def _descs(md: PhoneMetadata, kind: str) -> list:
     raise ValueError(kind)
 
 
+# A combined expression longer than this is cut into several by subject key: RE2's DFA has a memory budget,
+# and past it (a 48 KB union of every country's special and fixed-line patterns) matching falls back to a
+# slower engine, 20 times slower per number; 16 KB pieces match at full speed.
+_COMBINED_LIMIT = 16_000
+
+
 @functools.lru_cache(maxsize=256)
-def _combined(kind: str, mains: tuple[int, ...]) -> str | None:
-    """One regular expression over subjects ``KEY:LLnsn`` matching the descs ``kind`` of the main regions of
-    the country codes ``mains``; None when none of them has such a desc."""
+def _combined(kind: str, mains: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+    """Regular expressions over subjects ``KEY:LLnsn`` matching the descs ``kind`` of the main regions of
+    the country codes ``mains``: ``(first key, pattern)`` pieces in key order, each under _COMBINED_LIMIT
+    characters where it can be; empty when none of the regions has such a desc."""
     per_key = []
     for cc in mains:
         md = _metadata(cc, _main_region(cc))
@@ -319,23 +327,44 @@ def _combined(kind: str, mains: tuple[int, ...]) -> str | None:
         alternatives = [a for d in _descs(md, kind) if (a := _alternative(d))]
         if alternatives:
             body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-            per_key.append(f"{_key(cc, _main_region(cc))}:{body}")
-    return "|".join(per_key) or None
+            key = _key(cc, _main_region(cc))
+            per_key.append((key, f"{key}:{body}"))
+    pieces: list[tuple[str, list[str]]] = []
+    size = 0
+    for key, pattern in sorted(per_key):
+        if not pieces or size + len(pattern) > _COMBINED_LIMIT:
+            pieces.append((key, []))
+            size = 0
+        pieces[-1][1].append(pattern)
+        size += len(pattern) + 1
+    return tuple((key, "|".join(patterns)) for key, patterns in pieces)
 
 
 def _match(kind: str, mains: tuple[int, ...]) -> str | None:
-    pattern = _combined(kind, mains)
-    return None if pattern is None else f"regexp_full_match(subj, {_sql_string(pattern)})"
+    """SQL: ``subj`` matches the combined expression ``kind`` (the one piece its key falls in); None if none.
+    Keys are two letters or three digits, none the start of another, so string order dispatches."""
+    pieces = _combined(kind, mains)
+    if not pieces:
+        return None
+    matches = [f"regexp_full_match(subj, {_sql_string(pattern)})" for _, pattern in pieces]
+    if len(matches) == 1:
+        return matches[0]
+    branches = " ".join(f"when subj < {_sql_string(key + ':')} then {m}" for (key, _), m in zip(pieces[1:], matches))
+    return f"case {branches} else {matches[-1]} end"
 
 
 def _main_type_sql(mains: tuple[int, ...]) -> str:
-    """phonenumberutil._number_type_helper under each number's main region, over ``subj``."""
+    """phonenumberutil._number_type_helper under each number's main region, over ``subj``.
+
+    The special types (premium rate ... voicemail) are tried as one union first: most numbers are none of
+    them. (A union of the fixed-line patterns too, as ``_type_sql`` does for one region, would be a 48 KB
+    expression for all countries, past what RE2's DFA keeps in memory: 20 times slower per number.)"""
     general = _match("general", mains)
     if general is None:
         return "'unknown'"
     branches = [f"when not {general} then 'unknown'"]
     special = _match("special", mains)
-    if special:  # the union of the special types: most numbers skip their one-by-one checks
+    if special:
         inner = " ".join(f"when {m} then '{name}'" for attr, name in _TYPE_ORDER if (m := _match(attr, mains)))
         branches.append(f"when {special} then case {inner} end")
     fixed_same, fixed_other, mobile = (_match(k, mains) for k in ("fixed_same", "fixed_other", "mobile_other"))
@@ -514,28 +543,59 @@ def _desc_sql(desc) -> str | None:
     return f"(ln in ({', '.join(map(str, lengths))}) and {match})"
 
 
+def _union_by_length_sql(descs: list) -> str | None:
+    """True where any of ``descs`` matches (``_is_number_matching_desc``), as one regular expression per
+    national-number length: ``case ln when 10 then regexp_full_match(nsn, 'A|B') ...``. None if none can."""
+    by_length: dict[int, list[str]] = {}
+    any_length: list[str] = []
+    for desc in descs:
+        lengths = _lengths(desc)
+        if lengths is None:
+            continue
+        for n in lengths:
+            by_length.setdefault(n, []).append(desc.national_number_pattern)
+        if not lengths:
+            any_length.append(desc.national_number_pattern)
+    if not by_length and not any_length:
+        return None
+
+    def match(patterns: list[str]) -> str:
+        unique = list(dict.fromkeys(patterns))
+        return f"regexp_full_match(nsn, {_sql_string('|'.join(f'(?:{p})' for p in unique))})"
+
+    branches = " ".join(f"when {n} then {match(ps + any_length)}" for n, ps in sorted(by_length.items()))
+    other = match(any_length) if any_length else "false"
+    return f"case ln {branches} else {other} end" if branches else other
+
+
 @functools.lru_cache(maxsize=None)
 def _type_sql(cc: int, region: str) -> str:
-    """phonenumberutil._number_type_helper for one region's metadata: a type name, 'unknown' if none."""
+    """phonenumberutil._number_type_helper for one region's metadata over ``nsn``/``ln``: a type name,
+    'unknown' if none. Most numbers are mobile, and every desc tried before mobile fails for them: one
+    regular expression (per length) for all those descs first tells whether they need trying one by one."""
     md = _metadata(cc, region)
     general = _desc_sql(md.general_desc) if md is not None else None
     if general is None:
         return "'unknown'"
-    branches = [f"when not {general} then 'unknown'"]
+    same = md.same_mobile_and_fixed_line_pattern
+    branches = []
     for attr, name in _TYPE_ORDER:
         if cond := _desc_sql(getattr(md, attr)):
             branches.append(f"when {cond} then '{name}'")
     fixed, mobile = _desc_sql(md.fixed_line), _desc_sql(md.mobile)
     if fixed:
-        if md.same_mobile_and_fixed_line_pattern:
+        if same:
             branches.append(f"when {fixed} then 'fixed_line_or_mobile'")
         elif mobile:
             branches.append(f"when {fixed} then case when {mobile} then 'fixed_line_or_mobile' else 'fixed_line' end")
         else:
             branches.append(f"when {fixed} then 'fixed_line'")
-    if mobile and not md.same_mobile_and_fixed_line_pattern:
-        branches.append(f"when {mobile} then 'mobile'")
-    return "case " + " ".join(branches) + " else 'unknown' end"
+    mobile_only = f"case when {mobile} then 'mobile' else 'unknown' end" if mobile and not same else "'unknown'"
+    if not branches:
+        return f"case when not {general} then 'unknown' else {mobile_only} end"
+    ordered = "case " + " ".join(branches) + f" else {mobile_only} end"
+    before_mobile = _union_by_length_sql([getattr(md, a) for a in _SPECIAL] + [md.fixed_line])
+    return f"case when not {general} then 'unknown' when {before_mobile} then {ordered} else {mobile_only} end"
 
 
 @functools.lru_cache(maxsize=None)
@@ -672,8 +732,10 @@ def normalise_numbers(
     split, val, scratch = (f"__numbers_{name}_{tag}" for name in ("split", "val", "scratch"))
     e1, alts = _readings_sql("cleaned", plan)
     home = _home_code(plan)
-    cleaned = f"select raw, regexp_replace(raw, '{_SEPARATORS_SQL}', '', 'g') as cleaned from ({values})"
-    first = f"(select raw, cleaned, {e1} as e, 1 as k, {alts} as alts from ({cleaned}))"
+    # Most values have no separator: regexp_replace (which copies) only for those that have one.
+    cleaned = (f"select raw, case when regexp_matches(raw, '{_SEPARATORS_SQL}') "
+               f"then regexp_replace(raw, '{_SEPARATORS_SQL}', '', 'g') else raw end as cleaned from ({values})")
+    first = f"(select *, {alts} as alts from (select raw, cleaned, {e1} as e, 1 as k from ({cleaned})))"
     others = f"""(select raw, cleaned, unnest(alts) as e, generate_subscripts(alts, 1) + 1 as k, alts
                   from {split} where alts is not null)"""
     try:
