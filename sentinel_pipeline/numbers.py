@@ -315,19 +315,19 @@ _COMBINED_LIMIT = 16_000
 
 
 @functools.lru_cache(maxsize=256)
-def _combined(kind: str, mains: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
-    """Regular expressions over subjects ``KEY:LLnsn`` matching the descs ``kind`` of the main regions of
-    the country codes ``mains``: ``(first key, pattern)`` pieces in key order, each under _COMBINED_LIMIT
-    characters where it can be; empty when none of the regions has such a desc."""
+def _combined(kind: str, regions: tuple[tuple[int, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Regular expressions over subjects ``KEY:LLnsn`` matching the descs ``kind`` of ``regions`` (country
+    code, region): ``(first key, pattern)`` pieces in key order, each under _COMBINED_LIMIT characters
+    where it can be; empty when none of the regions has such a desc."""
     per_key = []
-    for cc in mains:
-        md = _metadata(cc, _main_region(cc))
+    for cc, region in regions:
+        md = _metadata(cc, region)
         if md is None:
             continue
         alternatives = [a for d in _descs(md, kind) if (a := _alternative(d))]
         if alternatives:
             body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-            key = _key(cc, _main_region(cc))
+            key = _key(cc, region)
             per_key.append((key, f"{key}:{body}"))
     pieces: list[tuple[str, list[str]]] = []
     size = 0
@@ -340,10 +340,10 @@ def _combined(kind: str, mains: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((key, "|".join(patterns)) for key, patterns in pieces)
 
 
-def _match(kind: str, mains: tuple[int, ...]) -> str | None:
+def _match(kind: str, regions: tuple[tuple[int, str], ...]) -> str | None:
     """SQL: ``subj`` matches the combined expression ``kind`` (the one piece its key falls in); None if none.
     Keys are two letters or three digits, none the start of another, so string order dispatches."""
-    pieces = _combined(kind, mains)
+    pieces = _combined(kind, regions)
     if not pieces:
         return None
     matches = [f"regexp_full_match(subj, {_sql_string(pattern)})" for _, pattern in pieces]
@@ -353,21 +353,21 @@ def _match(kind: str, mains: tuple[int, ...]) -> str | None:
     return f"case {branches} else {matches[-1]} end"
 
 
-def _main_type_sql(mains: tuple[int, ...]) -> str:
-    """phonenumberutil._number_type_helper under each number's main region, over ``subj``.
+def _combined_type_sql(regions: tuple[tuple[int, str], ...]) -> str:
+    """phonenumberutil._number_type_helper over ``subj`` (``KEY:LLnsn``) for the ``regions`` the keys name.
 
     The special types (premium rate ... voicemail) are tried as one union first: most numbers are none of
     them. (A union of the fixed-line patterns too, as ``_type_sql`` does for one region, would be a 48 KB
     expression for all countries, past what RE2's DFA keeps in memory: 20 times slower per number.)"""
-    general = _match("general", mains)
+    general = _match("general", regions)
     if general is None:
         return "'unknown'"
     branches = [f"when not {general} then 'unknown'"]
-    special = _match("special", mains)
+    special = _match("special", regions)
     if special:
-        inner = " ".join(f"when {m} then '{name}'" for attr, name in _TYPE_ORDER if (m := _match(attr, mains)))
+        inner = " ".join(f"when {m} then '{name}'" for attr, name in _TYPE_ORDER if (m := _match(attr, regions)))
         branches.append(f"when {special} then case {inner} end")
-    fixed_same, fixed_other, mobile = (_match(k, mains) for k in ("fixed_same", "fixed_other", "mobile_other"))
+    fixed_same, fixed_other, mobile = (_match(k, regions) for k in ("fixed_same", "fixed_other", "mobile_other"))
     if fixed_same:
         branches.append(f"when {fixed_same} then 'fixed_line_or_mobile'")
     if fixed_other:
@@ -492,11 +492,12 @@ def _validate_sql(source: str, mains: tuple[int, ...], home: int | None) -> str:
     home_region = _main_region(home) if has_home else None
     if has_home and foreign:
         rewrites = f"case when cc = {home} then {_home_rewrites_sql(home)} else {_rewrites_sql(foreign)} end"
-        type_sql = f"case when cc = {home} then {_type_sql(home, home_region)} else {_main_type_sql(foreign)} end"
+        type_sql = f"case when cc = {home} then {_type_sql(home, home_region)} else {_combined_type_sql(tuple((cc, _main_region(cc)) for cc in foreign))} end"
     elif has_home:
         rewrites, type_sql = _home_rewrites_sql(home), _type_sql(home, home_region)
     else:
-        rewrites, type_sql = _rewrites_sql(foreign), _main_type_sql(foreign)
+        rewrites = _rewrites_sql(foreign)
+        type_sql = _combined_type_sql(tuple((cc, _main_region(cc)) for cc in foreign))
     if not foreign:
         subj = "null::varchar"
     elif has_home:
@@ -599,10 +600,11 @@ def _type_sql(cc: int, region: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _region_sql(cc: int) -> str:
-    """phonenumberutil._region_code_for_number_from_list for a shared code (NULL when no region matches)."""
+def _other_region_case_sql(cc: int) -> str:
+    """phonenumberutil._region_code_for_number_from_list for a shared code's numbers that its main region
+    did not settle (so the main region, tried first, is skipped): NULL when no region matches."""
     branches = []
-    for region in COUNTRY_CODE_TO_REGION_CODE[cc]:
+    for region in COUNTRY_CODE_TO_REGION_CODE[cc][1:]:
         md = PhoneMetadata.metadata_for_region(region, None)
         if md is None:
             continue
@@ -610,18 +612,23 @@ def _region_sql(cc: int) -> str:
             branches.append(f"when regexp_matches(nsn, {_sql_string('^(?:' + md.leading_digits + ')')}) then '{region}'")
         else:
             branches.append(f"when {_type_sql(cc, region)} <> 'unknown' then '{region}'")
-    return "case " + " ".join(branches) + " end"
+    return "case " + " ".join(branches) + " end" if branches else "null::varchar"
 
 
 def _other_region_sql(source: str, ccs: list[int]) -> str:
-    """Region and type of ``source``'s numbers (all of shared codes ``ccs``), region by region."""
-    region_case = " ".join(f"when {cc} then {_region_sql(cc)}" for cc in ccs)
-    type_case = " ".join(
-        f"when '{r}' then {_type_sql(cc, r)}" for cc in ccs for r in COUNTRY_CODE_TO_REGION_CODE[cc]
-    )
+    """Region and type of ``source``'s numbers (of shared codes ``ccs``, not settled by the main region):
+    the region by leading digits or validity, in phonenumbers' order; then the type under that region with
+    the combined patterns (subject keyed by the region)."""
+    region_case = " ".join(f"when {cc} then {_other_region_case_sql(cc)}" for cc in ccs)
+    regions = tuple((cc, r) for cc in ccs for r in COUNTRY_CODE_TO_REGION_CODE[cc][1:])
+    subject = "region || ':' || lpad(least(ln, 99)::varchar, 2, '0') || nsn"
     return f"""
-        select * exclude (region), region, coalesce(case region {type_case} end, 'unknown') as number_type
-        from (select * exclude (region, number_type), case cc {region_case} end as region from {source})
+        select * exclude (region, subj), region,
+            case when region is null then 'unknown' else {_combined_type_sql(regions)} end as number_type
+        from (
+            select *, case when region is not null then {subject} end as subj
+            from (select * exclude (region, number_type), case cc {region_case} end as region from {source})
+        )
     """
 
 
