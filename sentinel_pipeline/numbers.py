@@ -47,16 +47,26 @@ written after the country code (``+44 (0)20 7946 0958`` -> ``+442079460958``, ``
 ``+234803...``). A reading phonenumbers cannot parse (unknown country code, too short, more than 17 national
 digits) keeps the reading as its e164, invalid, with a NULL region.
 
+The validity rule for ``009``/``00`` has a consequence to know: a home number that is itself invalid, sent
+with ``009`` (``0092341234567``: an 8-digit Nigerian number), is read with ``00`` when that reading is valid
+(+92 341 234567..., a Pakistani mobile). A value that no reading makes valid keeps the longest prefix's
+reading (``00971200353609``, an unallocated UAE number, stays +71 200353609).
+
 Two engines compute the same table (``engine=``):
 
-- ``"sql"`` (the default, the fast one): phonenumbers' metadata compiled into one DuckDB query of RE2
-  regular expressions, generated for the country codes present in the dictionary: the country code by prefix,
-  the region (leading digits, or the first region whose patterns match, as phonenumbers does for +1, +7, +44,
-  ...), the possible lengths and national-number patterns per type in phonenumbers' order. Readings that
-  phonenumbers would rewrite (a national prefix or carrier code after the country code: the country's
-  ``national_prefix_for_parsing`` matches) are handed to phonenumbers itself; they are rare.
-- ``"python"``: phonenumbers called in Python for every distinct reading, over ``workers`` processes. The
-  reference the tests hold the SQL engine to, and the benchmark's baseline.
+- ``"sql"`` (the default, the fast one: about 1 µs of CPU per distinct value, so a million values in
+  about a second on two idle cores; see ``bench/numbers.py``): phonenumbers' metadata compiled into DuckDB
+  SQL for the country codes present in the dictionary. A reading is split into country code (a lookup on
+  its first three digits) and national number; home numbers, most of the dictionary, are matched against
+  their own region's patterns (general desc, one union per length of every desc phonenumbers tries before
+  mobile, then mobile: three RE2 matches for a mobile); foreign numbers against one combined pattern per
+  type for all countries present, over a subject ``KEY:LLnsn`` (main region, national length, number).
+  Numbers of shared codes (+1, +7, +44, ...) that the main region does not settle get their region by
+  leading digits or validity as phonenumbers decides it, in a second pass over those rows alone. Readings
+  phonenumbers would rewrite (the country's ``national_prefix_for_parsing`` matches the national number:
+  ``+44 (0)20...``) are handed to phonenumbers itself; they are rare.
+- ``"python"``: phonenumbers called in Python for every distinct reading (30-60 µs each), over ``workers``
+  processes. The reference the tests hold the SQL engine to, and the benchmark's baseline.
 """
 
 from __future__ import annotations
@@ -235,17 +245,18 @@ def normalise_value(raw: str, plan: NumberingPlan | None = None) -> tuple[str, b
 # phonenumbers' metadata compiled into DuckDB SQL.
 #
 # A reading is split into its country code ``cc`` and national significant number ``nsn`` (length ``ln``).
-# Each number is then matched against a *subject* string ``KEY:LLnsn`` — the key of its country's main
-# region (``NG``, ``GB``, ``US``; the code itself for the non-geographic ones, ``800``), the national
-# number's length in two digits, the number — so that one regular expression per number type covers every
-# country present: ``NG:(?:10)(?:800\d{7,11})|GB:(?:07|10)(?:...)|...``, where each alternative is
-# phonenumbers' ``_is_number_matching_desc`` (a possible length and the national-number pattern) for one
-# region. A number costs a handful of RE2 matches however many countries the dictionary holds, and the
-# query stays small (a CASE branch per country would be a query of 250 KB that DuckDB takes 0.3 s to plan).
+# Home numbers (most of a dictionary) are matched against their region's own patterns over ``nsn``
+# (``_type_sql``). Every other number is matched against a *subject* string ``KEY:LLnsn`` — the key of its
+# region (``GB``, ``US``; the code itself for the non-geographic ones, ``800``), the national number's
+# length in two digits, the number — so that one regular expression per number type covers every country
+# present: ``GB:(?:07|10)(?:...)|US:(?:10)(?:...)|...``, each alternative being phonenumbers'
+# ``_is_number_matching_desc`` (a possible length and the national-number pattern) for one region. A number
+# costs a handful of RE2 matches however many countries the dictionary holds, and the query stays small (a
+# CASE branch per country was a 250 KB query that DuckDB took 0.3 s to plan, and slowed every row).
 #
 # Countries sharing a code (+1, +7, +44, ...) are settled by their main region (US, RU, GB, ...) where
 # phonenumbers would pick it (leading digits, or a valid number); the others (+1 268: AG, +44 1534: JE, ...)
-# go through a second, per-region query over those rows alone (``_other_region_sql``).
+# go through a second query over those rows alone (``_other_region_sql``).
 
 _TYPE_ORDER = (  # phonenumberutil._number_type_helper's order, before fixed line and mobile
     ("premium_rate", "premium_rate"),
