@@ -675,8 +675,14 @@ def _settle_other_regions(con: duckdb.DuckDBPyConnection, table: str, scratch: s
 
 
 def _settle_rewrites(con: duckdb.DuckDBPyConnection, table: str, scratch: str) -> None:
-    """The rows of ``table`` with status 'rewrite' (few): phonenumbers itself, its E.164 replacing ``e``."""
-    rewritten = [r[0] for r in con.sql(f"select distinct e from {table} where status = 'rewrite'").fetchall()]
+    """The rows of ``table`` with status 'rewrite' (few): phonenumbers itself, its E.164 replacing ``e``.
+    Not for another reading (k > 1) of a value whose first reading is valid: it cannot be chosen."""
+    rewritten = [r[0] for r in con.sql(f"""
+        select distinct e from {table} t
+        where status = 'rewrite'
+          and (k = 1 or t.raw not in (select raw from {table}
+                                      where alts is not null and k = 1 and status = 'ok' and number_type <> 'unknown'))
+    """).fetchall()]
     if not rewritten:
         return
     con.execute(f"create or replace temp table {scratch} ({_DESCRIBED_SCHEMA})")
@@ -684,12 +690,13 @@ def _settle_rewrites(con: duckdb.DuckDBPyConnection, table: str, scratch: str) -
     con.execute(f"""
         create or replace temp table {scratch} as
         select t.* exclude (e, status, region, number_type), d.e164 as e, 'ok' as status,
-            d.region, d.number_type
+            d.region, d.number_type, t.e as reading
         from {table} t join {scratch} d on d.e = t.e
         where t.status = 'rewrite'
     """)
-    con.execute(f"delete from {table} where status = 'rewrite'")
-    con.execute(f"insert into {table} by name select * from {scratch}")
+    # The rewritten rows are replaced; the ones left out stay 'rewrite' (typed unknown: never chosen).
+    con.execute(f"delete from {table} where status = 'rewrite' and e in (select reading from {scratch})")
+    con.execute(f"insert into {table} by name select * exclude (reading) from {scratch}")
 
 
 _DESCRIBED_SCHEMA = "e varchar, e164 varchar, valid boolean, number_type varchar, region varchar"

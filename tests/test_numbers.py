@@ -29,7 +29,9 @@ def normalise(values, settings=None, engine="sql", **kwargs) -> dict:
     con = duckdb.connect()
     con.execute("create table raw_numbers as select unnest($1::varchar[]) as raw", [list(values)])
     table = normalise_numbers(con, "raw_numbers", settings, engine=engine, workers=1, **kwargs)
-    return {r[0]: tuple(r[1:]) for r in con.sql(f"select * from {table}").fetchall()}
+    rows = con.sql(f"select * from {table}").fetchall()
+    assert len(rows) == len({r[0] for r in rows}) == len(set(values)), "one row per distinct raw value"
+    return {r[0]: tuple(r[1:]) for r in rows}
 
 
 # raw as presented -> e164, valid, number_type, region (home: Nigeria, 234 / 0 / 009,00).
