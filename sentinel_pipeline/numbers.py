@@ -54,8 +54,8 @@ reading (``00971200353609``, an unallocated UAE number, stays +71 200353609).
 
 Two engines compute the same table (``engine=``):
 
-- ``"sql"`` (the default, the fast one: about 1 µs of CPU per distinct value, so a million values in
-  about a second on two idle cores; see ``bench/numbers.py``): phonenumbers' metadata compiled into DuckDB
+- ``"sql"`` (the default, the fast one: about 2.5 µs of CPU per distinct value, a million values in
+  1.5-2.5 s on the two shared cores here; see ``bench/numbers.py``): phonenumbers' metadata compiled into DuckDB
   SQL for the country codes present in the dictionary. A reading is split into country code (a lookup on
   its first three digits) and national number; home numbers, most of the dictionary, are matched against
   their own region's patterns (general desc, one union per length of every desc phonenumbers tries before
