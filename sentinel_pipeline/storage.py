@@ -62,6 +62,7 @@ the SDK's own variables, so they are read here rather than in ``settings``.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import tempfile
 import threading
@@ -89,6 +90,7 @@ TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".crdownload")
 PART_SIZE = 16 * 2**20
 UPLOAD_CONCURRENCY = 4
 LIST_PAGE = 1000  # S3's maximum keys per ListObjectsV2 response
+READ_BUFFER = 2**20  # bytes per read of a streamed object
 
 AWS_VARIABLES = (
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -482,7 +484,9 @@ class S3Location(Location):
     def open(self, key: str, *, decompress: bool = False) -> BinaryIO:
         path = f"{self.bucket}/{self._object_key(key)}"
         try:
-            raw = self.fs.open(path, "rb")  # reads pinned to the ETag seen at open (If-Match)
+            # s3fs pins every read to the ETag seen at open (If-Match). Its own line iteration is about 500
+            # times slower than io's (21 s against 0.04 s for 100,000 lines here): buffer it with io.
+            raw = io.BufferedReader(self.fs.open(path, "rb"), buffer_size=READ_BUFFER)
         except Exception as exc:
             raise self._error(self.url(key), exc) from None
         return _maybe_gunzip(raw, key, decompress)
