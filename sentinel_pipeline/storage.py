@@ -9,7 +9,9 @@ A **location** is a root (a directory, or ``s3://bucket/prefix``) under which ob
 relative, ``/``-separated strings (``features/2026-01-01/0000.parquet``). ``loc.url(*parts)`` joins parts into
 a key and gives the string DuckDB reads and writes (an absolute path, or ``s3://bucket/prefix/key``).
 
-Operations (identical on both kinds; every failure is a ``StorageError`` naming the object):
+Operations (identical on both kinds; every failure is a ``StorageError`` naming the object: ``NotFound``,
+``BucketNotFound`` — an error even for ``exists`` and ``list``, so a wrong bucket never looks like an empty
+lake —, ``AccessDenied``, or ``StorageError`` itself, e.g. for an endpoint that does not answer):
 - ``stat(key) -> Entry`` and ``exists(key)``: an object's size and version; ``stat(key).size`` is its size.
 - ``list(prefix="", start_after=None, limit=None) -> list[Entry]``: the objects whose key starts with
   ``prefix`` (a string prefix: ``"a/b"`` matches ``a/b.csv`` and ``a/b/c.csv``), in the store's listing
@@ -96,6 +98,7 @@ AWS_VARIABLES = (
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
     "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 )
 
 
@@ -109,7 +112,12 @@ class StorageError(SentinelError):
 
 
 class NotFound(StorageError):
-    """No such object, directory or bucket."""
+    """No such object (``exists`` says False)."""
+
+
+class BucketNotFound(StorageError):
+    """The location's bucket does not exist: a configuration error, never an empty lake (``exists`` and
+    ``list`` raise it)."""
 
 
 class AccessDenied(StorageError):
@@ -131,8 +139,8 @@ class Entry:
 def location(url: str | os.PathLike) -> Location:
     """The location of a URL: ``s3://bucket[/prefix]``, or a local directory (a path, or ``file://``)."""
     text = os.fspath(url)
-    scheme, _, rest = text.partition("://")
-    if not rest:
+    scheme, separator, rest = text.partition("://")
+    if not separator:
         return LocalLocation(Path(text).expanduser().resolve())
     if scheme == "file":
         return LocalLocation(Path(rest).expanduser().resolve())
@@ -189,7 +197,8 @@ class Location(ABC):
 
     @abstractmethod
     def stat(self, key: str) -> Entry:
-        """The object's size and version; ``NotFound`` if there is none."""
+        """The object's size and version; ``NotFound`` if there is none (``BucketNotFound`` if its bucket
+        does not exist)."""
 
     def exists(self, key: str) -> bool:
         try:
@@ -432,7 +441,9 @@ class S3Location(Location):
         if isinstance(exc, StorageError):
             return exc
         if isinstance(exc, FileNotFoundError):
-            return NotFound(url, self._not_found_reason())
+            if self._bucket_missing():
+                return BucketNotFound(url, f"bucket {self.bucket!r} does not exist")
+            return NotFound(url, "no such object")
         if isinstance(exc, PermissionError):
             return AccessDenied(
                 url, f"access denied ({error_reason(exc)}): check AWS_ACCESS_KEY_ID and "
@@ -445,14 +456,15 @@ class S3Location(Location):
         endpoint = _endpoint(_aws_environment()) or "the AWS default endpoint"
         return StorageError(url, f"{error_reason(exc)} (endpoint: {endpoint})")
 
-    def _not_found_reason(self) -> str:
+    def _bucket_missing(self) -> bool:
+        """Whether a 404 was the bucket's (a HEAD of a missing object cannot say which it was)."""
         try:
             self.fs.call_s3("head_bucket", Bucket=self.bucket)
         except FileNotFoundError:
-            return f"bucket {self.bucket!r} does not exist"
-        except Exception:
+            return True
+        except Exception:  # noqa: BLE001 - cannot tell: report the object as missing
             pass
-        return "no such object"
+        return False
 
     def stat(self, key: str) -> Entry:
         head = self._call(self.url(key), "head_object", Key=self._object_key(key))

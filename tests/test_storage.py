@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from sentinel_pipeline import storage
-from sentinel_pipeline.storage import AccessDenied, NotFound, StorageError
+from sentinel_pipeline.storage import AccessDenied, BucketNotFound, NotFound, StorageError
 
 pytest_plugins = ["tests.s3"]
 
@@ -57,6 +57,8 @@ def test_location_from_url_or_path(tmp_path, monkeypatch):
     assert storage.location("s3://bucket").url("k") == "s3://bucket/k"
     with pytest.raises(StorageError, match="no bucket"):
         storage.location("s3:///x")
+    with pytest.raises(StorageError, match="no bucket"):
+        storage.location("s3://")
     with pytest.raises(StorageError, match="unsupported URL scheme"):
         storage.location("gs://bucket/x")
 
@@ -324,13 +326,13 @@ def test_httpfs_secret_from_the_environment():
 
 
 def test_missing_bucket_is_named(s3_env):
+    """A missing bucket is an error everywhere, never an empty lake or landing zone."""
     loc = storage.location("s3://no-such-bucket-here/lake")
-    with pytest.raises(NotFound, match=r"^s3://no-such-bucket-here/lake/k: bucket 'no-such-bucket-here' does not exist$"):
+    with pytest.raises(BucketNotFound, match=r"^s3://no-such-bucket-here/lake/k: bucket 'no-such-bucket-here' does not exist$"):
         loc.stat("k")
-    with pytest.raises(NotFound, match="bucket 'no-such-bucket-here' does not exist"):
-        loc.list()
-    with pytest.raises(NotFound, match="bucket 'no-such-bucket-here' does not exist"):
-        loc.write_bytes("k", b"1")
+    for call in (lambda: loc.exists("k"), lambda: loc.list(), lambda: loc.write_bytes("k", b"1"), lambda: loc.read_bytes("k")):
+        with pytest.raises(BucketNotFound, match="bucket 'no-such-bucket-here' does not exist"):
+            call()
     con = duckdb.connect()
     storage.prepare_duckdb(con, loc)
     with pytest.raises(duckdb.Error) as info:
