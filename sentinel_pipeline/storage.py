@@ -22,7 +22,7 @@ lake —, ``AccessDenied``, or ``StorageError`` itself, e.g. for an endpoint tha
   exact everywhere as long as the cursor is a key a listing returned. On S3 one call makes at most
   ``ceil(limit / 1000)`` ListObjectsV2 requests; locally it walks directories in order and skips every
   subtree that sorts before ``start_after``. A local root that does not exist lists as empty; a missing
-  bucket is ``NotFound``.
+  bucket is ``BucketNotFound``.
 - ``read_bytes(key)``, ``open(key, decompress=False)`` (a binary stream; ``decompress`` gunzips a ``.gz`` key).
 - ``write_bytes(key, data)`` and ``write_parquet(con, select_sql, key)``: atomic. Readers see the old object
   or the new one, never part of one, and a failed write leaves the old one in place.
@@ -31,8 +31,11 @@ lake —, ``AccessDenied``, or ``StorageError`` itself, e.g. for an endpoint tha
   written by DuckDB to a local temporary file first (``tempfile.gettempdir()``, so a pod needs scratch space
   for one file) and uploaded from there, because DuckDB's own S3 writers may publish a partial object
   when a COPY fails: through an fsspec filesystem they always do (s3fs completes the upload when DuckDB
-  closes the file, error or not; ``tests/test_storage.py`` shows it), and httpfs has had the same bug on
-  interrupted queries (DuckDB issue #12038). The extra local write costs little (``bench/storage.py``).
+  closes the file, error or not; ``tests/test_storage.py`` shows it), and httpfs, which cannot be tried
+  here, was reported doing the same for failed queries (DuckDB issue #12038). Staging costs little: the
+  upload is about a tenth of the COPY's time (``bench/storage.py``). A writer killed during a multipart
+  upload leaves no object, but its parts stay stored until the upload is aborted: give production buckets
+  a lifecycle rule that aborts incomplete multipart uploads after a day.
 - ``delete(key)``: idempotent, like S3's DeleteObject.
 
 An object's **version** is what changes when its content is replaced: the mtime in nanoseconds for a local
@@ -51,7 +54,11 @@ installed offline). Verified through the registered filesystem: ``read_parquet``
 ``union_by_name``, ``read_csv`` of ``.csv`` and ``.csv.gz`` (globs too), ``COPY ... TO 's3://...'``. Without
 either, DuckDB tries to download httpfs on the first ``s3://`` URL (2.6 s here, then an error). Errors that
 come back from a Python filesystem carry a traceback in their text: ``error_reason(exc)`` gives the line
-that says what went wrong (``FileNotFoundError: The specified bucket does not exist``).
+that says what went wrong (``FileNotFoundError: The specified bucket does not exist``). Through fsspec,
+DuckDB reads a bucket several times slower than local files (Parquet scan about 3x, plain CSV up to 10x;
+see ``bench/storage.py``), while a plain GET runs at 150+ MB/s: reading a landing file more than once may
+be cheaper from a local copy. Keep s3fs's default cache: with ``default_cache_type="bytes"`` DuckDB's CSV
+reader fails ("Failed to read 2097152 bytes from Python file at offset 52428800: only 0 bytes returned").
 
 **Credentials and endpoint** come only from the standard environment variables — ``AWS_ENDPOINT_URL`` (or
 ``AWS_ENDPOINT_URL_S3``), ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
