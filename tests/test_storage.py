@@ -302,6 +302,21 @@ def test_duckdb_reads_and_writes_parquet_and_csv(loc):
     assert gzip.decompress(loc.read_bytes("direct.csv.gz")) == b"x\n42\n"
 
 
+def test_one_connection_for_lake_and_landing_in_two_buckets(s3_server, s3_bucket, tmp_path):
+    other = s3_bucket + "-landing"
+    s3_server.create_bucket(other)
+    try:
+        lake, landing, local = (storage.location(f"s3://{s3_bucket}/lake"), storage.location(f"s3://{other}/in"),
+                                storage.location(tmp_path))
+        con = duckdb.connect()
+        assert storage.prepare_duckdb(con, lake, landing, local) == "fsspec"
+        landing.write_bytes("a.csv", b"x\n1\n2\n")
+        lake.write_parquet(con, f"select sum(x) as total from read_csv('{landing.url('a.csv')}')", "t.parquet")
+        assert con.execute(f"select total from '{lake.url('t.parquet')}'").fetchall() == [(3,)]
+    finally:
+        s3_server.remove_bucket(other)
+
+
 def test_prepare_duckdb_ignores_local_locations(tmp_path):
     con = duckdb.connect()
     assert storage.prepare_duckdb(con, storage.location(tmp_path)) is None
