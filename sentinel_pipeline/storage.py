@@ -55,9 +55,9 @@ installed offline). Verified through the registered filesystem: ``read_parquet``
 either, DuckDB tries to download httpfs on the first ``s3://`` URL (2.6 s here, then an error). Errors that
 come back from a Python filesystem carry a traceback in their text: ``error_reason(exc)`` gives the line
 that says what went wrong (``FileNotFoundError: The specified bucket does not exist``). Through fsspec,
-DuckDB reads a bucket several times slower than local files (Parquet scan about 3x, plain CSV up to 10x;
-see ``bench/storage.py``), while a plain GET runs at 150+ MB/s: reading a landing file more than once may
-be cheaper from a local copy. Keep s3fs's default cache: with ``default_cache_type="bytes"`` DuckDB's CSV
+DuckDB reads a bucket slower than local files (a full Parquet scan 1.5-3x, plain CSV 6-15x, gzip CSV
+about the same: ``bench/storage.py``), while a plain GET runs at about 150 MB/s: reading a landing file
+more than once may be cheaper from a local copy. Keep s3fs's default cache: with ``default_cache_type="bytes"`` DuckDB's CSV
 reader fails ("Failed to read 2097152 bytes from Python file at offset 52428800: only 0 bytes returned").
 
 **Credentials and endpoint** come only from the standard environment variables — ``AWS_ENDPOINT_URL`` (or

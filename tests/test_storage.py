@@ -235,7 +235,7 @@ def test_upload_killed_midway_leaves_no_object(s3_server, s3_loc):
         from sentinel_pipeline import storage
         storage.PART_SIZE = 5 * 2**20
         storage.UPLOAD_CONCURRENCY = 1
-        storage.location({s3_loc.url()!r}).write_bytes("victim.bin", os.urandom(400 * 2**20))
+        storage.location({s3_loc.url()!r}).write_bytes("victim.bin", os.urandom(200 * 2**20))
     """)
     child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=os.environ.copy())
     fs, bucket = s3_server.fs, s3_loc.bucket
