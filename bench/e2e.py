@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
 import tempfile
@@ -21,20 +20,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.machine import machine
+
 CDRS_PER_SUBSCRIBER_DAY = 28  # what the generator's default traffic yields (docs/generator.md)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {cpu}, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ import random
 import time
 from pathlib import Path
 
+from bench.machine import load, machine
+
 HOME_MOBILE_PREFIXES = (
     "701", "703", "704", "705", "706", "707", "708", "709", "802", "803", "805", "806", "807", "808", "809",
     "810", "811", "812", "813", "814", "815", "816", "817", "818", "901", "902", "903", "904", "905", "906",
@@ -125,22 +127,6 @@ def synthetic_dictionary(n: int, seed: int = 1) -> list[str]:
     return sorted(values, key=lambda v: rng.random())
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc {os.cpu_count()}, {cpu}"
-
-
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def _table(con, name: str, values: list[str]) -> None:
     import pyarrow as pa
 
@@ -229,7 +215,7 @@ def main() -> None:
 
     from sentinel_pipeline.numbers import NumberingPlan, clean, describe, normalise_numbers, readings
 
-    print(f"machine: {machine()}; load average before: {_load()}")
+    print(f"machine: {machine()}; load average before: {load()}")
     start = time.perf_counter()
     values = synthetic_dictionary(args.values, args.seed)
     print(f"synthetic dictionary: {len(values):,} distinct values, made in {time.perf_counter() - start:.1f} s")
@@ -279,7 +265,7 @@ def main() -> None:
     print(f"sql output: {summary[0]:,} valid, {summary[1]:,} invalid, {summary[2]:,} mobile, {summary[3]} regions")
     if args.gen:
         generator_invalid(con, args.gen, args.threads)
-    print(f"load average after: {_load()}")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

@@ -39,13 +39,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import platform
 import shutil
 import tempfile
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+
+from bench.machine import load, machine
 
 import duckdb
 
@@ -67,23 +68,6 @@ SCAN_SQL = (
     "select count(*), sum(duration_s), max(record_id), max(seizure_time), max(a_number), max(b_number),"
     " max(record_type), max(trunk_in), max(cell_id) from {source}"
 )
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {cpu}, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def best(repeat: int, fn) -> float:

@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime
 
 from sentinel_pipeline.errors import SentinelError
+from sentinel_pipeline.generator.scenario_help import SCENARIO_HELP
 
 
 def _start(value: str) -> datetime:
@@ -13,16 +14,6 @@ def _start(value: str) -> datetime:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from None
-
-
-# Kept here (not imported from the generator) so that `sentinel --help` does not import numpy/pyarrow.
-SCENARIO_HELP = {
-    "default": "every fraud type and look-alike, a few subjects each, scaled with subscribers",
-    "sdhf_only": "only SDHF SIM boxes",
-    "mixed-heavy": "4x the fraud subjects and 2x the look-alikes of default",
-    "lookalikes": "only legitimate look-alikes: every alert is a false positive",
-    "clean": "ordinary traffic only",
-}
 
 
 def register(subparsers) -> None:

@@ -5,15 +5,22 @@ system delivers them (temporary name, then rename), plus ``labels.csv`` naming e
 and every legitimate look-alike (with boxes.csv and roamers.csv beside it). See docs/generator.md.
 """
 
-from sentinel_pipeline.generator.core import (
-    BOX_COLUMNS, LABEL_COLUMNS, ROAMER_COLUMNS, GenerateSummary, default_start, generate,
-)
-from sentinel_pipeline.generator.patterns import FRAUD_TYPES, LEGIT_TYPES
-from sentinel_pipeline.generator.records import COLUMNS, RECORD_TYPES
-from sentinel_pipeline.generator.scenarios import SCENARIO_HELP, SCENARIOS, resolve
+import importlib
 
-__all__ = [
-    "BOX_COLUMNS", "COLUMNS", "FRAUD_TYPES", "LABEL_COLUMNS", "LEGIT_TYPES", "RECORD_TYPES", "ROAMER_COLUMNS",
-    "SCENARIOS", "SCENARIO_HELP",
-    "GenerateSummary", "default_start", "generate", "resolve",
-]
+# name -> the module defining it; loaded on first use, so that importing one light module of the package
+# (``scenario_help``, for `sentinel --help`) does not import numpy and pyarrow.
+_EXPORTS = {
+    "BOX_COLUMNS": "core", "LABEL_COLUMNS": "core", "ROAMER_COLUMNS": "core", "GenerateSummary": "core",
+    "default_start": "core", "generate": "core",
+    "FRAUD_TYPES": "patterns", "LEGIT_TYPES": "patterns",
+    "COLUMNS": "records", "RECORD_TYPES": "records",
+    "SCENARIOS": "scenarios", "resolve": "scenarios",
+    "SCENARIO_HELP": "scenario_help",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -14,6 +14,7 @@ from typing import Callable
 
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import fraud
+from sentinel_pipeline.generator.scenario_help import SCENARIO_HELP
 from sentinel_pipeline.generator.patterns import FRAUD_TYPES, LEGIT_TYPES, PATTERNS, TRUNK_PATTERNS
 
 
@@ -112,24 +113,6 @@ SCENARIOS: dict[str, Callable[[int], dict[str, int]]] = {
     "frontier": frontier_counts,
     "everything": everything_counts,
 }
-SCENARIO_HELP = {
-    "default": "every original fraud type and look-alike (not the interconnect/evasion/frontier ones), a few "
-               "subjects each, scaled with subscribers",
-    "sdhf_only": "only SDHF SIM boxes (issue 2)",
-    "mixed-heavy": "4x the fraud subjects and 2x the look-alikes of default",
-    "lookalikes": "only legitimate look-alikes: every alert is a false positive",
-    "clean": "ordinary traffic only",
-    "interconnect": "spoofed CLIs arriving only as MTC legs over national interconnects, roamer trunks "
-                    "(roamers.csv), a masking trunk borrowing at-home subscribers' numbers (>= 24 h)",
-    "evasion": "SIM boxes imitating people, each evasion alone and combined (boxes.csv), and the sales teams, "
-               "SIM call centres, families, shops, couriers and heavy users a naive box rule flags (>= 24 h; "
-               ">= 48 h to see a daily move)",
-    "frontier": "SMS SIM farms, false answer supervision, refiling, withheld-CLI surges, Wangiri ranges and their "
-                "look-alikes, after 3 clean days (--hours 96; shorter runs get the fraud on their last day)",
-    "everything": "default + interconnect + evasion + frontier in one run (--hours 96)",
-}
-
-
 def resolve(scenario: str, subscribers: int) -> dict[str, int]:
     """Counts per pattern for a scenario argument (see module docstring)."""
     scenario = (scenario or "default").strip()
