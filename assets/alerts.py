@@ -4,9 +4,10 @@
 import dagster as dg
 
 from assets.detections import DETECTION_ASSETS
-from assets.partitions import HOURLY, partition_hours
+from assets.metadata import FRAUD_OWNERS, code_version
+from assets.partitions import HOURLY, hold_hours, partition_hours
 from resources import SentinelResource
-from sentinel_pipeline import store, work
+from sentinel_pipeline import leases, store, work
 from sentinel_pipeline.detectors import NAMES
 
 
@@ -15,7 +16,9 @@ from sentinel_pipeline.detectors import NAMES
     deps=DETECTION_ASSETS,
     kinds={"postgres"},
     group_name="alerts",
-    pool="sentinel_pipeline",
+    code_version=code_version(store.REFRESH_ALERTS, work.RECORD_DONE),
+    owners=FRAUD_OWNERS,
+    tags={"layer": "alerts"},
 )
 def alerts(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.MaterializeResult:
     """One row per (detector, subject) in sentinel.alerts, recomputed from all of the subject's
@@ -24,10 +27,13 @@ def alerts(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.
     hours = partition_hours(context)
     counts = {}
     with sentinel.postgres() as conn:
+        hold_hours(context, conn)
         for detector in NAMES:
             counts[detector] = store.refresh_alerts(conn, detector, hours)
-        # The run's last step: its hours are done, with the raw inputs the lake holds now.
+        # The run's last step: its hours are done, with the raw inputs its raw_cdrs step saw; the leases
+        # go back.
         work.record_done(conn, hours, context.run.run_id)
+        leases.release(conn, context.run.run_id)
         open_by_severity = conn.execute(
             """
             select severity::text, count(*) from sentinel.alerts

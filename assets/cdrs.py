@@ -3,16 +3,20 @@
 
 import dagster as dg
 
-from assets.partitions import HOURLY, partition_hours
+from assets.metadata import DATA_OWNERS, column_schema, report_row_counts
+from assets.partitions import HOURLY, hold_hours, partition_hours
 from resources import SentinelResource
-from sentinel_pipeline import ingest, registry
+from sentinel_pipeline import ingest, registry, schema, work
 
 
 @dg.asset(
     **HOURLY,
     kinds={"duckdb", "parquet"},
     group_name="cdrs",
-    pool="sentinel_pipeline",
+    code_version=ingest.code_version(),
+    owners=DATA_OWNERS,
+    tags={"layer": "raw"},
+    metadata={"dagster/column_schema": column_schema(schema.RAW_CDR_COLUMNS)},
 )
 def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.MaterializeResult:
     """CDRs of the hour from every registered landing file: numbers in E.164, times in UTC, one row per
@@ -22,8 +26,12 @@ def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> d
     settings = sentinel.settings()
     hours = partition_hours(context)
     with sentinel.postgres() as conn:
+        hold_hours(context, conn)
         summary = ingest.build_raw_hours(settings, conn, hours)
+        # What this run's derived partitions are built from (its last step records them as done with it).
+        work.record_inputs(conn, context.run.run_id, hours)
         quarantined = registry.recent_quarantine(conn)
+        report_row_counts(context, registry.raw_row_counts(conn, hours))
     context.log.info(
         f"{summary.hours_written}/{summary.hours} hours rebuilt from {summary.files} files: "
         f"{summary.accepted} accepted, {summary.rejected} rejected, {summary.duplicates} duplicates"

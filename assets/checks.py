@@ -8,21 +8,16 @@ expectations and sample failing values as metadata (the UI's check view), and is
 ``sentinel.dq_results``. great-expectations is imported inside the check functions only.
 """
 
-import warnings
-from datetime import timedelta, timezone
-
 import dagster as dg
 
 from assets.alerts import alerts
 from assets.cdrs import raw_cdrs
 from assets.detections import DETECTION_ASSETS
 from assets.features import caller_features
-from assets.partitions import hourly_partitions, partition_hours, partition_key_for
-from resources import SentinelResource
+from assets.partitions import hourly_partitions, partition_hours
+from resources import SETTINGS, SentinelResource
 from sentinel_pipeline.detectors import REGISTRY
 
-# Partitioned asset checks are a Dagster preview feature; they are what lets a check see its hours.
-warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
 
 RAW_CONTRACT = "raw_cdrs_contract"
 RAW_PLAUSIBILITY = "raw_cdrs_plausibility"
@@ -63,7 +58,7 @@ def check_result(context, sentinel: SentinelResource, outcomes, *, severity: dg.
     )
 
 
-_hourly = {"partitions_def": hourly_partitions, "pool": "sentinel_pipeline"}
+_hourly = {"partitions_def": hourly_partitions}
 
 
 @dg.asset_check(asset=raw_cdrs, name=RAW_CONTRACT, blocking=True, **_hourly)
@@ -158,19 +153,13 @@ ASSET_CHECKS = [
 ]
 
 
-# A stopped feed sends no files, so no landing-sensor run would cover its silent hours: every hour, this
-# schedule builds raw_cdrs for the hour that ended 20 minutes ago and runs its checks, volume included.
-feed_watch_job = dg.define_asset_job(
-    "feed_watch",
-    selection=dg.AssetSelection.assets(raw_cdrs),
-    description="raw_cdrs and its checks for the last complete hour: catches a stopped feed.",
-    tags={"sentinel/pipeline": "feed_watch"},
+# When nothing materialises an hour any more (the pipeline or its sensor is down, or a feed has been
+# silent for longer than the live span, see sentinel_pipeline/work.py), the hour's partition is missing by
+# minute 20 of the next hour: the freshness check fails and the UI's asset health shows it.
+FRESHNESS_CHECKS = dg.build_time_partition_freshness_checks(
+    assets=[raw_cdrs], deadline_cron="20 * * * *", timezone=SETTINGS.partition_timezone,
+    severity=dg.AssetCheckSeverity.ERROR,
 )
-
-
-@dg.schedule(job=feed_watch_job, cron_schedule="20 * * * *", default_status=dg.DefaultScheduleStatus.RUNNING)
-def feed_watch(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Checks the volume of the hour that ended 20 minutes ago, whether or not any file arrived for it."""
-    ended = context.scheduled_execution_time.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    key = partition_key_for(ended - timedelta(hours=1))
-    return dg.RunRequest(run_key=f"feed_watch:{key}", partition_key=key)
+freshness_sensor = dg.build_sensor_for_freshness_checks(
+    freshness_checks=FRESHNESS_CHECKS, default_status=dg.DefaultSensorStatus.RUNNING,
+)

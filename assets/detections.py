@@ -10,9 +10,11 @@ import dagster as dg
 
 from assets.cdrs import raw_cdrs
 from assets.features import caller_features
-from assets.partitions import HOURLY, partition_hours
+from assets.metadata import FRAUD_OWNERS, column_schema, report_row_counts
+from assets.partitions import HOURLY, hold_hours, partition_hours
 from assets.reference import REFERENCE_ASSETS
 from resources import SentinelResource
+from sentinel_pipeline import schema
 from sentinel_pipeline.detectors import REGISTRY
 from sentinel_pipeline.detectors.run import DetectionSummary, run_detector
 from sentinel_pipeline.detectors.spec import DetectorSpec
@@ -50,12 +52,17 @@ def detector_asset(spec: DetectorSpec) -> dg.AssetsDefinition:
         **HOURLY,
         kinds={"duckdb", "postgres"},
         group_name="detections",
-        pool="sentinel_pipeline",
+        code_version=spec.code_version(),
+        owners=FRAUD_OWNERS,
+        tags={"layer": "detections", "detector": spec.name},
+        metadata={"dagster/column_schema": column_schema(schema.DETECTION_COLUMNS)},
     )
     def _detect(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.MaterializeResult:
         params = spec.parameters(context.op_execution_context.op_config)
         with sentinel.postgres() as conn:
+            hold_hours(context, conn)
             summary = run_detector(sentinel.settings(), conn, spec, params, partition_hours(context), context.run.run_id)
+        report_row_counts(context, summary.by_hour)
         return dg.MaterializeResult(
             metadata={
                 "detections": summary.detections,

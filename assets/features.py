@@ -4,7 +4,8 @@
 import dagster as dg
 
 from assets.cdrs import raw_cdrs
-from assets.partitions import HOURLY, partition_hours
+from assets.metadata import DATA_OWNERS, column_schema, report_row_counts
+from assets.partitions import HOURLY, hold_hours, partition_hours
 from resources import SETTINGS, SentinelResource
 from sentinel_pipeline import features
 
@@ -21,7 +22,10 @@ from sentinel_pipeline import features
     ],
     kinds={"duckdb", "parquet"},
     group_name="features",
-    pool="sentinel_pipeline",
+    code_version=features.code_version(SETTINGS),
+    owners=DATA_OWNERS,
+    tags={"layer": "derived"},
+    metadata={"dagster/column_schema": column_schema(features.columns(SETTINGS))},
 )
 def caller_features(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> dg.MaterializeResult:
     """For every number that made a call in the hour: calls, answered calls, distinct destinations,
@@ -29,7 +33,10 @@ def caller_features(context: dg.AssetExecutionContext, sentinel: SentinelResourc
     SENTINEL_FEATURE_WINDOWS_HOURS (default 1 h and 24 h) ending at the hour. Written to
     ``<lake>/caller_features/<date>/<HHMM>.parquet``."""
     settings = sentinel.settings()
+    with sentinel.postgres() as conn:
+        hold_hours(context, conn)
     summary = features.build_feature_hours(settings, partition_hours(context))
+    report_row_counts(context, summary.by_hour)
     return dg.MaterializeResult(
         metadata={
             "hours": summary.hours,

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from resources import SETTINGS
+from sentinel_pipeline import leases
 
 # end_offset=1: the current, still-filling hour is a partition too, so a file landing now is processed
 # now rather than when the hour ends.
@@ -21,6 +22,21 @@ hourly_partitions = dg.HourlyPartitionsDefinition(
 # What every hourly asset shares: the partitions, and back-fills of any range as one run (one process
 # reads the range's files once, instead of one run per hour).
 HOURLY = {"partitions_def": hourly_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
+
+
+# A run in one of these states may still write.
+IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+               dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def hold_hours(context: dg.AssetExecutionContext, conn) -> None:
+    """Take the leases of the run's hours before the step writes (``sentinel_pipeline.leases``): a run
+    over any of the same hours that is still in progress is waited for."""
+    def in_progress(run_id: str) -> bool:
+        run = context.instance.get_run_by_id(run_id)
+        return run is not None and run.status in IN_PROGRESS
+
+    leases.hold(conn, context.run.run_id, partition_hours(context), in_progress, log=context.log)
 
 
 def partition_hours(context: dg.AssetExecutionContext) -> list[datetime]:

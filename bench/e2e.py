@@ -58,7 +58,7 @@ def main() -> None:
     print(f"generated {n:,} CDRs in {len(generated.files)} files in {gen_s:.1f} s ({n / gen_s:,.0f}/s, not counted below)")
 
     try:
-        summary = process_landing(settings, echo=lambda *_: None)
+        summary = process_landing(settings)
         if summary.failed:
             raise SystemExit(f"pipeline run failed: {summary.failed}")
         stages = step_seconds(summary.runs)

@@ -21,21 +21,21 @@ from datetime import datetime
 import dagster as dg
 import psutil
 
-from assets.partitions import hourly_partitions, partition_key_for
+from assets.checks import FRESHNESS_CHECKS
+from assets.partitions import IN_PROGRESS, hourly_partitions, partition_key_for
 from resources import SETTINGS, SentinelResource
 from sentinel_pipeline import landing, work
 from sentinel_pipeline.settings import Settings
 
 PIPELINE_JOB = "cdr_pipeline"
 WORK_TAG = "sentinel/work"
-IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-               dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 ENDED_BADLY = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 cdr_pipeline_job = dg.define_asset_job(
     PIPELINE_JOB,
-    selection=dg.AssetSelection.all(),
+    # Every asset and check but the freshness check, which its own sensor evaluates against the clock.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*FRESHNESS_CHECKS),
     description="raw_cdrs -> caller_features -> detectors -> alerts, for a range of hours in one run.",
     tags={"sentinel/pipeline": "cdr"},
 )

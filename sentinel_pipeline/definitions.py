@@ -7,7 +7,7 @@ import dagster as dg
 from assets.alerts import alerts
 from assets.automation import FOLLOW_UPSTREAM, automation_sensor
 from assets.cdrs import raw_cdrs
-from assets.checks import ASSET_CHECKS, feed_watch, feed_watch_job
+from assets.checks import ASSET_CHECKS, FRESHNESS_CHECKS, freshness_sensor
 from assets.detections import DETECTION_ASSETS
 from assets.features import caller_features
 from assets.reference import REFERENCE_ASSETS
@@ -28,10 +28,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     jobs with the settings they were given; the code location uses the environment's)."""
     return dg.Definitions(
         assets=[raw_cdrs, *REFERENCE_ASSETS.values(), *derived],
-        asset_checks=ASSET_CHECKS,
-        jobs=[cdr_pipeline_job, feed_watch_job],
-        schedules=[feed_watch],
-        sensors=[landing_files, automation_sensor],
+        asset_checks=[*ASSET_CHECKS, *FRESHNESS_CHECKS],
+        jobs=[cdr_pipeline_job],
+        sensors=[landing_files, automation_sensor, freshness_sensor],
         resources={"sentinel": SentinelResource.from_settings(settings)},
         # Steps run in the run's own process: one import of Dagster and great-expectations per run instead
         # of one per step (seconds each), and DuckDB already uses every core within a step.

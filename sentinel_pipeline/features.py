@@ -15,11 +15,12 @@ Print the SQL for one hour to read or run it by hand:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sentinel_pipeline import duck, ingest, lake, schema
 from sentinel_pipeline.duck import literal
@@ -161,6 +162,7 @@ class FeatureSummary:
     rows: int
     chunks: int
     seconds: float
+    by_hour: dict[datetime, int]  # rows (callers) per partition hour
 
 
 def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSummary:
@@ -184,7 +186,9 @@ def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSum
                 lake.hour_path(settings.lake_dir, ASSET, hour),
             )
         rows, callers = con.execute("select count(*), count(distinct caller) from features").fetchone()
-    return FeatureSummary(len(hours), callers, rows, chunks, time.perf_counter() - started)
+        by_hour = {**dict.fromkeys(hours, 0),
+                   **dict(con.execute("select hour, count(*) from features group by hour").fetchall())}
+    return FeatureSummary(len(hours), callers, rows, chunks, time.perf_counter() - started, by_hour)
 
 
 def _chunks_for(con, raw: str, settings: Settings) -> int:
@@ -202,6 +206,20 @@ def _bytes(size: str) -> int:
     if not match or match.group(2) not in units:
         raise ValueError(f"SENTINEL_DUCKDB_MEMORY_LIMIT: cannot read {size!r} (e.g. 4GB, 512MB)")
     return int(float(match.group(1)) * units[match.group(2)])
+
+
+def columns(settings: Settings) -> dict[str, str]:
+    """The feature table's columns and their DuckDB types, for the settings' windows (from the SQL itself)."""
+    with duck.connect(settings) as con:
+        con.execute(f"create temp table no_raw ({schema.ddl(schema.RAW_CDR_COLUMNS)})")
+        described = con.execute(f"describe {features_sql('no_raw', [datetime(2024, 1, 1, tzinfo=timezone.utc)], settings)}").fetchall()
+    return {name: kind for name, kind, *_ in described}
+
+
+def code_version(settings: Settings) -> str:
+    """What decides the features: the SQL for the settings' windows (one hour of targets stands in)."""
+    sql = features_sql("raw", [datetime(2024, 1, 1, tzinfo=timezone.utc)], settings)
+    return hashlib.sha256(sql.encode()).hexdigest()[:12]
 
 
 if __name__ == "__main__":

@@ -72,6 +72,13 @@ def raw_signature(settings: Settings) -> str:
     return hashlib.md5(repr(parts).encode()).hexdigest()
 
 
+def code_version() -> str:
+    """What decides raw_cdrs besides its inputs: the ingest version, the normalisation and de-duplication
+    SQL (for the default settings)."""
+    parts = [str(INGEST_VERSION), normalise_sql("<canonical rows of a file>", Settings()), DUPLICATES_SQL]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
 def raw_fingerprint(settings: Settings, file_ids: list[int]) -> str:
     """The input fingerprint of an hour built from ``file_ids``: ``md5(signature:id,id,...)``, ids in order
     (``work.EXPECTED_RAW`` computes the same in SQL). An hour whose fingerprint is unchanged is not rebuilt."""

@@ -134,17 +134,17 @@ def _register(settings: Settings, conn: psycopg.Connection, con, f: LandedFile, 
     except (UnreadableFile, duckdb.Error) as exc:
         # One bad file never holds up the others: it is set aside with its reason.
         reason = exc.reason if isinstance(exc, UnreadableFile) else f"cannot be read: {str(exc).splitlines()[0]}"
-        _, old_hours = registry.register_file(
-            conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
-            hours=[], rows_read=None, quarantine_reason=reason,
-        )
-        outcome.quarantined.append((f, reason))
-        outcome.hours.update(old_hours)
+        if registry.register_file(conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
+                                  hours=[], rows_read=None, quarantine_reason=reason) is not None:
+            outcome.quarantined.append((f, reason))
         return
-    file_id, old_hours = registry.register_file(
+    registered = registry.register_file(
         conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout.layout,
         hours=hours, rows_read=rows, extra_columns=layout.extra_columns, read_by_line=layout.table is not None,
     )
+    if registered is None:  # another process registered it while this one was reading it
+        return
+    file_id, old_hours = registered
     outcome.registered.append((f, file_id, hours))
     if layout.extra_columns:
         outcome.extra_columns[f.path] = list(layout.extra_columns)

@@ -39,13 +39,21 @@ def register_file(
     quarantine_reason: str | None = None,
     extra_columns: Iterable[str] = (),
     read_by_line: bool = False,
-) -> tuple[int, list[datetime]]:
-    """Register one version of a file; returns its file_id and the hours of the version it replaces.
+) -> tuple[int, list[datetime]] | None:
+    """Register one version of a file; returns its file_id and the hours of the version it replaces, or
+    None when another process registered this very version first (two ticks or processes at once).
 
     The previous current version of the same path (if any) becomes 'superseded', so that its hours are
     rebuilt from the new version alone.
     """
     with conn.transaction():
+        # One registration of a path at a time; the loser of a race sees the winner's row and stops.
+        conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 7))", [path])
+        if conn.execute(
+            "select 1 from sentinel.landed_files where path = %s and size_bytes = %s and mtime_ns = %s",
+            [path, size, mtime_ns],
+        ).fetchone():
+            return None
         previous = conn.execute(
             """
             update sentinel.landed_files set status = 'superseded'
@@ -92,6 +100,14 @@ def forget_file(conn: psycopg.Connection, path: str) -> list[datetime]:
         conn.execute("delete from sentinel.cdr_rejects where file_id = any(%s)", [ids])
         conn.execute("delete from sentinel.landed_files where file_id = any(%s)", [ids])
     return sorted({h for _, hs in rows for h in hs})
+
+
+def raw_row_counts(conn: psycopg.Connection, hours: list[datetime]) -> dict[datetime, int]:
+    """Accepted rows of each raw hour as last written (0 for hours never written)."""
+    rows = conn.execute(
+        "select hour, rows_accepted from sentinel.raw_partitions where hour = any(%s)", [hours]
+    ).fetchall()
+    return {**dict.fromkeys(hours, 0), **dict(rows)}
 
 
 def raw_fingerprints(conn: psycopg.Connection, hours: list[datetime]) -> dict[datetime, str]:

@@ -40,6 +40,23 @@ STAGED_COLUMNS: dict[str, str] = {
     "src_text": "VARCHAR",
 }
 
+# sentinel.detections (migration 001), in column order.
+DETECTION_COLUMNS: dict[str, str] = {
+    "detector": "text",
+    "partition_hour": "timestamptz",
+    "subject_type": "text",
+    "subject": "text",
+    "window_start": "timestamptz",
+    "window_end": "timestamptz",
+    "severity": "sentinel.severity",
+    "score": "double precision",
+    "first_seen": "timestamptz",
+    "last_seen": "timestamptz",
+    "metrics": "jsonb",
+    "detected_at": "timestamptz",
+    "run_id": "text",
+}
+
 RECORD_TYPES = ("MOC", "MTC", "IGW_IN", "IGW_OUT", "TRANSIT")
 # Records of a call made by the calling number: at its own switch, or as it entered the network.
 ORIGINATING_RECORD_TYPES = ("MOC", "IGW_IN", "TRANSIT")

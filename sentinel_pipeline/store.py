@@ -23,23 +23,12 @@ from typing import Any, Iterable, Iterator, Mapping
 import psycopg
 from psycopg.types.json import Jsonb
 
+from sentinel_pipeline import schema
+
 log = logging.getLogger(__name__)
 
 # Columns written by replace_detections, in COPY order (detected_at takes its default, now()).
-DETECTION_COLUMNS = (
-    "detector",
-    "partition_hour",
-    "subject_type",
-    "subject",
-    "window_start",
-    "window_end",
-    "severity",
-    "score",
-    "first_seen",
-    "last_seen",
-    "metrics",
-    "run_id",
-)
+DETECTION_COLUMNS = tuple(c for c in schema.DETECTION_COLUMNS if c != "detected_at")
 _REQUIRED = frozenset(DETECTION_COLUMNS) - {"detector", "run_id"}
 
 SET_UTC = "set local time zone 'UTC'"
@@ -315,5 +304,5 @@ def refresh_alerts(conn: psycopg.Connection, detector: str, partition_hours: lis
             # set local lasts until the outer transaction ends when this one is a savepoint: undo it
             cur.execute("select set_config('sentinel.actor', '', true)")
     if notified:
-        log.info("alerts %s: %d new, %d updated, %d notified on %s", detector, new, updated, notified, NOTIFY_CHANNEL)
+        log.debug("alerts %s: %d new, %d updated, %d notified on %s", detector, new, updated, notified, NOTIFY_CHANNEL)
     return {"new": int(new), "updated": int(updated)}

@@ -4,19 +4,26 @@ An hour's raw input is the set of registered files with records in it; its **raw
 of the ingest settings and those files' ids (``ingest.raw_fingerprint``; ``EXPECTED_RAW`` computes the same
 in SQL). An hour
 is **done** when the last run covering it finished with the raw inputs of its window (the hour and the 23
-before it, the longest window every derived asset reads) exactly as they are now: the ``alerts`` asset,
-a run's last step, records each hour's window fingerprint in ``sentinel.pipeline_hours`` (``record_done``).
+before it, the longest window every derived asset reads) exactly as they are now: a run's raw_cdrs step
+keeps the raw fingerprints it leaves (``record_inputs``, ``sentinel.run_inputs``), and its last step, the
+``alerts`` asset, records each hour's window fingerprint from them in ``sentinel.pipeline_hours``
+(``record_done``). A run whose inputs changed under it (another run rebuilt a raw hour of its windows)
+therefore records fingerprints that no longer match, and its hours stay pending.
 
-``pending_hours`` compares the two: every hour whose window holds registered data (or held it when it
-was last done) and whose expected window fingerprint differs from the recorded one still needs a run.
-Nothing here depends on a run having been requested or having told anyone it failed: a crash at any
-moment leaves the hours pending, and the next tick requests them again.
+``pending_hours`` compares the two. An hour still needs a run when its expected window fingerprint
+differs from the recorded one: any hour whose window holds registered data, or held it when it was last
+done. Within the live span (the last ``SENTINEL_AUTOMATION_LOOKBACK_HOURS``, from the first hour with data
+in it up to now) every hour counts, data or not, and an hour last done while it was still filling needs
+one more run once it has been over for ``CLOSE_GRACE``: the volume check then judges the complete hour,
+so a feed that stops shows as a failed check on every silent hour (and, once nothing runs any more, as
+raw_cdrs' failed freshness check). Nothing here depends on a run having been requested or having told
+anyone it failed: a crash at any moment leaves the hours pending, and the next tick requests them again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 
@@ -25,6 +32,8 @@ from sentinel_pipeline.settings import Settings
 
 # The window an hour's derived partitions read: the hour and the 23 before it.
 WINDOW_LOOKBACK_HOURS = 23
+# An hour is complete this long after it ends (late files of the hour have arrived).
+CLOSE_GRACE = timedelta(minutes=15)
 
 
 def window_fingerprint(raw_fingerprints: list[str]) -> str:
@@ -39,41 +48,74 @@ where status = 'registered'
 group by h
 """
 
+RECORD_INPUTS = """
+insert into sentinel.run_inputs (run_id, hour, fingerprint, files)
+select %(run_id)s, hour, input_fingerprint, files
+from sentinel.raw_partitions
+where hour between %(first)s::timestamptz - interval '23 hours' and %(last)s::timestamptz
+on conflict (run_id, hour) do update set fingerprint = excluded.fingerprint, files = excluded.files
+"""
+
+# Only from the run's own inputs: a run without a raw_cdrs step records nothing.
 RECORD_DONE = """
 insert into sentinel.pipeline_hours as p (hour, window_fingerprint, run_id)
 select t.hour,
-       md5(coalesce((select string_agg(r.input_fingerprint, ',' order by r.hour)
-                     from sentinel.raw_partitions r
-                     where r.files > 0 and r.hour between t.hour - interval '23 hours' and t.hour), '')),
+       md5(coalesce((select string_agg(r.fingerprint, ',' order by r.hour)
+                     from sentinel.run_inputs r
+                     where r.run_id = %(run_id)s and r.files > 0
+                       and r.hour between t.hour - interval '23 hours' and t.hour), '')),
        %(run_id)s
 from unnest(%(hours)s::timestamptz[]) as t(hour)
+where exists (select from sentinel.run_inputs where run_id = %(run_id)s)
 on conflict (hour) do update
    set window_fingerprint = excluded.window_fingerprint, run_id = excluded.run_id, completed_at = now()
 """
 
 
-def pending_hours(conn: psycopg.Connection, settings: Settings, newest_hour: datetime) -> dict[datetime, str]:
+def pending_hours(conn: psycopg.Connection, settings: Settings, newest_hour: datetime,
+                  now: datetime | None = None) -> dict[datetime, str]:
     """Every hour up to ``newest_hour`` that the pipeline must (re)build, in order, with the window
     fingerprint it will have once built."""
     step = timedelta(hours=1)
+    now = now or datetime.now(timezone.utc)
     expected_raw = dict(conn.execute(EXPECTED_RAW, {"signature": raw_signature(settings)}).fetchall())
-    recorded = dict(conn.execute("select hour, window_fingerprint from sentinel.pipeline_hours").fetchall())
+    recorded = {hour: (fingerprint, completed) for hour, fingerprint, completed in conn.execute(
+        "select hour, window_fingerprint, completed_at from sentinel.pipeline_hours").fetchall()}
     candidates = set(recorded)
     for hour in expected_raw:
         candidates.update(hour + k * step for k in range(WINDOW_LOOKBACK_HOURS + 1))
+    live_from = now - timedelta(hours=settings.automation_lookback_hours)
+    recent = [h for h in expected_raw if h >= live_from]
+    hour = min(recent, default=newest_hour + step)
+    while hour <= newest_hour:
+        candidates.add(hour)
+        hour += step
     pending = {}
     for hour in sorted(h for h in candidates if h <= newest_hour):
         window = [expected_raw[h] for h in (hour - k * step for k in range(WINDOW_LOOKBACK_HOURS, -1, -1))
                   if h in expected_raw]
         expected = window_fingerprint(window)
-        if recorded.get(hour) != expected:
+        fingerprint, completed = recorded.get(hour, (None, None))
+        closed = hour + step + CLOSE_GRACE
+        closing = hour >= live_from and closed <= now and (completed is None or completed < closed)
+        if fingerprint != expected or closing:
             pending[hour] = expected
     return pending
 
 
-def record_done(conn: psycopg.Connection, hours: list[datetime], run_id: str | None) -> None:
-    """Mark ``hours`` done with the raw inputs the lake holds now (called when a run's last step ends)."""
-    conn.execute(RECORD_DONE, {"hours": hours, "run_id": run_id})
+def record_inputs(conn: psycopg.Connection, run_id: str, hours: list[datetime]) -> None:
+    """Keep the raw fingerprints of every hour of ``hours``' windows as the run's raw_cdrs step leaves them
+    (and forget those of runs that never finished, after a week)."""
+    with conn.transaction():
+        conn.execute("delete from sentinel.run_inputs where recorded_at < now() - interval '7 days'")
+        conn.execute(RECORD_INPUTS, {"run_id": run_id, "first": min(hours), "last": max(hours)})
+
+
+def record_done(conn: psycopg.Connection, hours: list[datetime], run_id: str) -> None:
+    """Mark ``hours`` done with the inputs the run recorded (called when a run's last step ends)."""
+    with conn.transaction():
+        conn.execute(RECORD_DONE, {"hours": hours, "run_id": run_id})
+        conn.execute("delete from sentinel.run_inputs where run_id = %s", [run_id])
 
 
 def contiguous_ranges(hours: list[datetime]) -> list[tuple[datetime, datetime]]:

@@ -198,7 +198,7 @@ def test_an_analyst_works_a_case_and_the_review_survives_a_backfill(settings, co
              seed=7, scenario="simbox_sdhf=3", file_minutes=60, labels_path=settings.home / "labels.csv")
 
     psql = psql_listen(database_url) if shutil.which("psql") else None
-    assert not process_landing(settings, echo=lambda *_: None).failed
+    assert not process_landing(settings).failed
     alerts = conn.execute("select alert_id, detector, subject from sentinel.alerts order by alert_id").fetchall()
     assert any(d == "sdhf" for _, d, _ in alerts)
     if psql:
@@ -230,7 +230,7 @@ def test_an_analyst_works_a_case_and_the_review_survives_a_backfill(settings, co
     listener.execute(f"listen {NOTIFY_CHANNEL}")
     for (path,) in conn.execute("select distinct path from sentinel.landed_files").fetchall():
         assert cli.main(["files", "forget", path]) == 0
-    summary = process_landing(settings, echo=lambda *_: None)
+    summary = process_landing(settings)
     assert summary.runs and not summary.failed
     assert conn.execute(triage).fetchall() == before
     assert list(listener.notifies(timeout=1)) == []

@@ -31,7 +31,7 @@ def test_upstream_changes_flow_downstream_without_duplicate_runs(settings, conn)
     database.prepare_environment(settings)
     with dg.DagsterInstance.get() as instance:
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        process_landing(settings, echo=lambda *_: None)
+        process_landing(settings)
         after_sensor_run = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
         assert after_sensor_run.total_requested == 0
 

@@ -74,7 +74,7 @@ def clean(settings, make_database, tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         for key, value in env_for(clean_settings).items():
             m.setenv(key, value)
-        summary = process_landing(clean_settings, echo=lambda *_: None)
+        summary = process_landing(clean_settings)
     assert summary.runs and not summary.failed
     CLEAN["outcome"] = outcome(clean_settings.database_url)
     return CLEAN["outcome"]
@@ -113,10 +113,25 @@ def test_sigkill_of_sentinel_process_then_the_next_one_finishes_the_work(setting
     # The next `sentinel process` finds the unfinished work by itself.
     for key, value in env_for(faulty).items():
         monkeypatch.setenv(key, value)
-    summary = process_landing(faulty, echo=lambda *_: None)
+    summary = process_landing(faulty)
     assert summary.runs and not summary.failed
     assert outcome(faulty.database_url) == clean
     # No partial lake file is visible, and nothing is left to do.
     assert not [p for p in faulty.lake_dir.rglob("*") if p.is_file() and not p.name.endswith(".parquet")
                 and not p.name.startswith(".")]
-    assert process_landing(faulty, echo=lambda *_: None).runs == []
+    assert process_landing(faulty).runs == []
+
+
+def test_two_sentinel_process_at_once_end_as_one_clean_run(settings, make_database, tmp_path, clean):
+    both = scenario_settings(settings, make_database(), tmp_path / "both")
+    land(both)
+    command = [sys.executable, "-m", "sentinel_pipeline.cli", "process", "--quiet"]
+    procs = [subprocess.Popen(command, env=env_for(both), cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert outcome(both.database_url) == clean
+    # Each file was registered once, and no lease is left behind.
+    with psycopg.connect(both.database_url) as conn:
+        assert conn.execute("select count(*) = count(distinct path) from sentinel.landed_files").fetchone() == (True,)
+        assert conn.execute("select count(*) from sentinel.hour_leases").fetchone() == (0,)

@@ -57,7 +57,7 @@ def run_hours(settings, start_key: str, end_key: str, **config):
 
 
 def test_generated_day_becomes_alerts_that_match_the_labels(settings, conn, day):
-    summary = process_landing(settings, echo=lambda *_: None)
+    summary = process_landing(settings)
     assert summary.runs and not summary.failed
 
     alerted = {s for (s,) in conn.execute("select subject from sentinel.alerts where detector = 'sdhf'").fetchall()}
@@ -81,14 +81,43 @@ def test_generated_day_becomes_alerts_that_match_the_labels(settings, conn, day)
         assert {r.run_id for r in runs} >= set(summary.runs)
         assert instance.get_latest_materialization_event(dg.AssetKey("alerts")) is not None
 
+        # What the UI shows: each partition's row count, the column schema, code version and owners.
+        from sentinel_pipeline.definitions import build_definitions
+
+        graph = build_definitions(settings).resolve_asset_graph()
+        (hour, accepted), = conn.execute(
+            "select hour, rows_accepted from sentinel.raw_partitions where files > 0 order by hour limit 1"
+        ).fetchall()
+        from assets.partitions import partition_key_for
+
+        import duckdb
+
+        from sentinel_pipeline import lake
+
+        callers = duckdb.sql(
+            f"select count(*) from read_parquet('{lake.hour_path(settings.lake_dir, 'caller_features', hour)}')"
+        ).fetchall()[0][0]
+        (found,) = conn.execute(
+            "select count(*) from sentinel.detections where detector = 'sdhf' and partition_hour = %s", [hour]
+        ).fetchone()
+        for asset, expected_rows in [("raw_cdrs", accepted), ("caller_features", callers), ("sdhf_detections", found)]:
+            key = dg.AssetKey(asset)
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition_key_for(hour)]), limit=1
+            ).records
+            assert records[0].asset_materialization.metadata["dagster/row_count"].value == expected_rows
+            spec = graph.get(key)
+            assert isinstance(spec.metadata["dagster/column_schema"], dg.TableSchema)
+            assert spec.code_version and spec.owners
+
     # Processing the same landing directory again changes nothing.
     before = snapshot(conn)
-    again = process_landing(settings, echo=lambda *_: None)
+    again = process_landing(settings)
     assert again.runs == [] and snapshot(conn) == before
 
 
 def test_backfill_keeps_triage_and_never_duplicates(settings, conn, day):
-    process_landing(settings, echo=lambda *_: None)
+    process_landing(settings)
     alert_id, subject = conn.execute(
         "select alert_id, subject from sentinel.alerts where detector = 'sdhf' order by alert_id limit 1"
     ).fetchone()
@@ -116,7 +145,7 @@ def test_backfill_keeps_triage_and_never_duplicates(settings, conn, day):
 
 
 def test_sdhf_parameters_from_run_config(settings, conn, day):
-    process_landing(settings, echo=lambda *_: None)
+    process_landing(settings)
     (default_count,) = conn.execute("select count(*) from sentinel.detections where detector = 'sdhf'").fetchone()
     run_hours(settings, "2026-11-20-00:00", "2026-11-20-23:00", min_unique_destinations=20, max_avg_duration_seconds=60.0)
     (loose_count,) = conn.execute("select count(*) from sentinel.detections where detector = 'sdhf'").fetchone()
@@ -132,7 +161,7 @@ def test_original_engine_csv_and_late_files(settings, conn):
     (landing / "legacy.csv").write_text("\n".join(rows) + "\n")
     old = time.time() - 60
     os.utime(landing / "legacy.csv", (old, old))
-    process_landing(settings, echo=lambda *_: None)
+    process_landing(settings)
     assert conn.execute("select subject, severity::text from sentinel.alerts").fetchall() == [("+2348031110000", "MEDIUM")]
 
     # A late file for an earlier hour: the later windows that include it are recomputed as well.
@@ -140,7 +169,7 @@ def test_original_engine_csv_and_late_files(settings, conn):
     late += [f"2026-11-20,08:{i:02d}:00,08031110000,0807{i:07d},1,outgoing,16,LAG001" for i in range(60)]
     (landing / "late.csv").write_text("\n".join(late) + "\n")
     os.utime(landing / "late.csv", (old, old))
-    process_landing(settings, echo=lambda *_: None)
+    process_landing(settings)
     metrics = conn.execute(
         "select (metrics ->> 'distinct_destinations')::int from sentinel.detections"
         " where partition_hour = '2026-11-20 10:00+00'"

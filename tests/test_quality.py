@@ -173,9 +173,21 @@ def test_checks_run_over_a_range_and_pass_on_clean_data(settings, conn):
     assert hours == 3
 
 
-def test_the_feed_watch_schedule_checks_the_hour_that_just_ended():
-    from assets.checks import feed_watch
+def test_freshness_fails_when_nothing_materialised_the_current_hour(settings):
+    from assets.checks import FRESHNESS_CHECKS
+    from assets.partitions import partition_key_for
 
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 26, 11, 20, tzinfo=timezone.utc))
-    request = feed_watch(context)
-    assert request.partition_key == KEY and request.run_key == f"feed_watch:{KEY}"
+    def freshness(instance) -> bool:
+        result = dg.materialize([raw_cdrs, *FRESHNESS_CHECKS], instance=instance,
+                                selection=dg.AssetSelection.checks(*FRESHNESS_CHECKS), raise_on_error=False,
+                                resources={"sentinel": SentinelResource.from_settings(settings)})
+        (evaluation,) = result.get_asset_check_evaluations()
+        return evaluation.passed
+
+    instance = dg.DagsterInstance.ephemeral()
+    assert not freshness(instance)  # the pipeline (or its sensor) is down: asset health goes red
+    # By minute 20 of an hour, its partition (the hour still filling) must have been materialised: the
+    # deadline that last passed is minute 20 of the hour 20 minutes ago.
+    due = (datetime.now(timezone.utc) - timedelta(minutes=20)).replace(minute=0, second=0, microsecond=0)
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="raw_cdrs", partition=partition_key_for(due)))
+    assert freshness(instance)

@@ -38,3 +38,11 @@ def test_lake_columns_are_what_ingest_writes(settings, conn):
     (path,) = [lake.hour_path(settings.lake_dir, ingest.ASSET, h) for h in outcome.hours]
     described = duckdb.sql(f"describe select * from read_parquet('{path}')").fetchall()
     assert {name: kind for name, kind, *_ in described} == schema.RAW_CDR_COLUMNS
+
+
+def test_detection_columns_are_the_table(conn):
+    columns = conn.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = 'sentinel' and table_name = 'detections' order by ordinal_position"
+    ).fetchall()
+    assert [c for (c,) in columns] == list(schema.DETECTION_COLUMNS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import warnings
 
 from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.logs import configure_logging
@@ -43,9 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sentinel: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    # Dagster flags the APIs it still calls beta or preview (backfill policies, observable sources):
-    # a note for Sentinel's developers (the test suite shows them), noise for its users.
-    warnings.filterwarnings("ignore", message=r".* (is|are) currently in (beta|preview)")
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:

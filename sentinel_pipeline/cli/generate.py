@@ -37,20 +37,26 @@ def register(subparsers) -> None:
     p.add_argument("--scenario", default="default", help="fraud mix (see below; default 'default')")
     p.add_argument("--labels", default=None, help="where to write labels.csv (default OUT/labels.csv)")
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: 2 for big runs)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings) -> int:
+    from sentinel_pipeline.cli.progress import Progress, files_written
     from sentinel_pipeline.generator import generate
 
     if settings is not None and str(getattr(settings, "country_code", "234")) != "234":
         print(f"note: the generator's numbering plan is country code 234; SENTINEL_COUNTRY_CODE is "
               f"{settings.country_code}")
+    progress = Progress.for_terminal(quiet=args.quiet)
+    expected = args.hours * 60 // max(args.file_minutes, 1)
     try:
-        summary = generate(
-            args.out, args.start, args.hours, args.subscribers, args.seed, file_minutes=args.file_minutes,
-            fmt=args.fmt, scenario=args.scenario, labels_path=args.labels, workers=args.workers,
-        )
+        with progress.task(f"generating {args.hours} h of CDRs for {args.subscribers:,} subscribers into {args.out}"):
+            with files_written(progress, args.out, expected):
+                summary = generate(
+                    args.out, args.start, args.hours, args.subscribers, args.seed, file_minutes=args.file_minutes,
+                    fmt=args.fmt, scenario=args.scenario, labels_path=args.labels, workers=args.workers,
+                )
     except ValueError as exc:
         raise SentinelError(str(exc)) from exc
     print(summary.line())

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from sentinel_pipeline import database
 from sentinel_pipeline.cli.process import ensure_database, process_landing
+from sentinel_pipeline.cli.progress import Progress
 from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.settings import PROJECT_ROOT, Settings
 
@@ -24,12 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--retry", action="store_true",
                    help="also run the ranges whose runs failed SENTINEL_WORK_MAX_ATTEMPTS times (after a fix)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary (for scripts)")
     p.set_defaults(func=_process)
 
     p = subparsers.add_parser("demo", help="generate a day of CDRs, process it and print the alerts")
     p.add_argument("--subscribers", type=int, default=20_000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--hours", type=int, default=24)
+    p.add_argument("--quiet", action="store_true", help="print only the summary and the alerts")
     p.set_defaults(func=_demo)
 
     p = subparsers.add_parser("dev", help="open the Dagster UI (dagster dev) on Sentinel's instance")
@@ -37,9 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", default="3000")
     p.set_defaults(func=_dev)
 
+    p = subparsers.add_parser("dg", help="Dagster's dg command line on Sentinel's instance (e.g. dg check defs)",
+                              description="Runs `dg ARGS` in the project with the environment dagster.yaml "
+                              "reads (the database Sentinel uses, started if it is the embedded one).")
+    p.add_argument("dg_args", nargs=argparse.REMAINDER, help="arguments for dg, e.g. list defs")
+    p.set_defaults(func=_dg)
+
 
 def _process(args, settings: Settings) -> int:
-    summary = process_landing(settings, retry_given_up=args.retry)
+    summary = process_landing(settings, retry_given_up=args.retry, progress=Progress.for_terminal(args.quiet))
     if summary.given_up:
         print(f"not run: {', '.join(summary.given_up)}: their runs failed SENTINEL_WORK_MAX_ATTEMPTS="
               f"{settings.work_max_attempts} times; fix the cause (see the failed runs in the UI), then re-run "
@@ -51,19 +60,21 @@ def _process(args, settings: Settings) -> int:
 
 
 def _demo(args, settings: Settings) -> int:
+    from sentinel_pipeline.cli.progress import files_written
     from sentinel_pipeline.generator import generate
 
+    progress = Progress.for_terminal(args.quiet)
     # The last ``hours`` whole hours, as if the switches had been delivering up to now.
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=args.hours)
     labels = settings.home / "demo" / "labels.csv"
     labels.parent.mkdir(parents=True, exist_ok=True)
-    print(f"generating {args.hours} h of CDRs from {start:%Y-%m-%d %H:%M} UTC into {settings.landing_dir}")
-    generated = generate(
-        settings.landing_dir / "demo", start=start, hours=args.hours, subscribers=args.subscribers,
-        seed=args.seed, labels_path=labels,
-    )
+    out = settings.landing_dir / "demo"
+    with progress.task(f"generating {args.hours} h of CDRs from {start:%Y-%m-%d %H:%M} UTC into {out}"):
+        with files_written(progress, out, args.hours * 12):
+            generated = generate(out, start=start, hours=args.hours, subscribers=args.subscribers,
+                                 seed=args.seed, labels_path=labels)
     print(generated.line())
-    summary = process_landing(settings)
+    summary = process_landing(settings, progress=progress)
     print(f"{len(summary.runs)} runs succeeded, {len(summary.failed)} failed in {summary.seconds:.1f} s")
     if summary.failed:
         return 1
@@ -101,12 +112,26 @@ def _print_demo_alerts(settings: Settings, labels_path) -> None:
     print("Open the Dagster UI: make dev")
 
 
+def _tool(name: str) -> str:
+    path = shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
+    if not path:
+        raise SentinelError(f"the `{name}` command is not installed in this environment")
+    return path
+
+
 def _dev(args, settings: Settings) -> int:
     env = database.prepare_environment(settings)
     ensure_database(settings)
-    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or shutil.which("dagster")
-    if not dagster:
-        raise SentinelError("the `dagster` command is not installed in this environment")
+    dagster = _tool("dagster")
     command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", args.port]
     print(f"DAGSTER_HOME={env['DAGSTER_HOME']} {' '.join(command)}", flush=True)
     os.execv(dagster, command)
+
+
+def _dg(args, settings: Settings) -> int:
+    database.prepare_environment(settings)
+    ensure_database(settings)
+    dg = _tool("dg")
+    os.chdir(PROJECT_ROOT)  # dg finds the project (pyproject.toml [tool.dg]) and dagster.yaml here
+    os.environ["VIRTUAL_ENV"] = sys.prefix  # the project's environment: dg warns about any other
+    os.execv(dg, [dg, *args.dg_args])

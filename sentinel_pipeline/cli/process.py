@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from sentinel_pipeline import database, migrations
+from sentinel_pipeline.cli.progress import Progress, RunWatcher
 from sentinel_pipeline.settings import Settings
 
 log = logging.getLogger("sentinel.process")
@@ -36,16 +37,19 @@ class ProcessSummary:
     seconds: float = 0.0
 
 
-def process_landing(settings: Settings, *, wait_seconds: float | None = None, echo=print,
+def process_landing(settings: Settings, *, wait_seconds: float | None = None, progress: Progress | None = None,
                     retry_given_up: bool = False) -> ProcessSummary:
     """Register the landing directory's files and run the pipeline until no hour is left to do.
 
     Files still being written are waited for (up to ``wait_seconds``, default twice the settle time).
-    ``retry_given_up``: run even the ranges whose runs failed SENTINEL_WORK_MAX_ATTEMPTS times.
+    ``progress`` shows each run and its steps (default: nothing). ``retry_given_up``: run even the ranges
+    whose runs failed SENTINEL_WORK_MAX_ATTEMPTS times.
     """
+    progress = progress or Progress.quiet()
     database.prepare_environment(settings)
     ensure_database(settings)
     import dagster as dg
+    from dagster._core.utils import make_new_run_id
 
     from resources import SentinelResource
     from sensors.landing import PIPELINE_JOB, fail_abandoned_runs, pending, plan_work, register
@@ -55,6 +59,7 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, ec
     wait_seconds = 2 * settings.landing_settle_seconds + 1 if wait_seconds is None else wait_seconds
     job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
     resource = SentinelResource.from_settings(settings)
+    console_level = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
     summary = ProcessSummary()
     cursor = None
     waited = 0.0
@@ -74,24 +79,30 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, ec
             summary.given_up = plan.given_up
             for request in plan.requests:
                 start_key, end_key = request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]
-                echo(f"run {start_key} .. {end_key} ...")
-                run = job.execute_in_process(
-                    instance=instance,
-                    tags={**request.tags, "dagster/run_key": request.run_key, "sentinel/trigger": "sentinel process",
-                          "sentinel/host": socket.gethostname(), "sentinel/pid": str(os.getpid())},
-                    # Dagster's console logger prints every event at DEBUG; follow LOG_LEVEL instead.
-                    run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
-                    raise_on_error=False,
-                )
+                run_id, began = make_new_run_id(), time.perf_counter()
+                with progress.task(f"run {start_key} .. {end_key} ({run_id})"):
+                    with RunWatcher(progress, run_id, total_steps=len(job.graph.node_dict)):
+                        run = job.execute_in_process(
+                            instance=instance,
+                            run_id=run_id,
+                            tags={**request.tags, "dagster/run_key": request.run_key,
+                                  "sentinel/trigger": "sentinel process",
+                                  "sentinel/host": socket.gethostname(), "sentinel/pid": str(os.getpid())},
+                            # Dagster's console logger would print every event: the display (or LOG_LEVEL=DEBUG)
+                            # shows the run; the event log keeps everything.
+                            run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
+                            raise_on_error=False,
+                        )
                 (summary.runs if run.success else summary.failed).append(run.run_id)
-                echo(f"run {start_key} .. {end_key}: {'succeeded' if run.success else 'FAILED'} ({run.run_id})")
+                outcome = "succeeded" if run.success else "FAILED (see the run in the UI)"
+                progress.line(f"run {start_key} .. {end_key}: {outcome} in {time.perf_counter() - began:.1f} s")
             if summary.failed:
                 break
             if plan.requests:
                 continue
             if plan.busy:  # another process's run holds these hours: wait for it, then do what is left
                 if not told_busy:
-                    echo(f"waiting for runs in progress over {', '.join(plan.busy)} ...")
+                    progress.line(f"waiting for runs in progress over {', '.join(plan.busy)} ...")
                     told_busy = True
                 time.sleep(2)
                 continue

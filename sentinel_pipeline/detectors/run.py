@@ -31,6 +31,7 @@ from sentinel_pipeline.settings import Settings
 class DetectionSummary:
     detections: int
     by_severity: dict[str, int]
+    by_hour: dict[datetime, int]  # every partition hour of the run, 0 when nothing was found
     top: list[dict]
 
 
@@ -85,7 +86,9 @@ def run_detector(
         row["metrics"] = {**json.loads(row["metrics"]), "reference_versions": ref.versions}
     count = store.replace_detections(conn, spec.name, hours, rows, run_id)
     by_severity: dict[str, int] = {}
+    by_hour = dict.fromkeys(hours, 0)
     for row in rows:
         by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + 1
+        by_hour[row["partition_hour"]] += 1
     top = sorted(rows, key=lambda r: r["score"], reverse=True)[:10]
-    return DetectionSummary(count, by_severity, top)
+    return DetectionSummary(count, by_severity, by_hour, top)

@@ -11,18 +11,18 @@ import psycopg
 from sentinel_pipeline import ingest, schema
 from sentinel_pipeline.quality.gx import exact, modules, run_expectations
 from sentinel_pipeline.quality.results import Outcome
+from sentinel_pipeline.work import CLOSE_GRACE
 
 # Volume: an hour with less than this share of its usual traffic (same hour, previous days) is an incident.
 VOLUME_MIN_RATIO = 0.25
 VOLUME_BASELINE_DAYS = 7
 VOLUME_MIN_BASELINE_ROWS = 100  # below this, an hour is too quiet to judge
-VOLUME_GRACE = timedelta(minutes=15)  # an hour is judged once it has been over this long (late files)
 
 def raw_volume(conn: psycopg.Connection, hours: list[datetime], check: str = "raw_cdrs_volume",
                now: datetime | None = None) -> list[Outcome]:
     """Each hour's accepted rows against the median of the same hour on the previous days: an hour with
     no rows, or far fewer than usual, is a missing or broken feed. An hour still filling (or over for
-    less than VOLUME_GRACE) is not judged yet."""
+    less than CLOSE_GRACE) is not judged yet."""
     now = now or datetime.now(timezone.utc)
     earlier = [h - timedelta(days=d) for h in hours for d in range(1, VOLUME_BASELINE_DAYS + 1)]
     counts = dict(conn.execute(
@@ -35,7 +35,7 @@ def raw_volume(conn: psycopg.Connection, hours: list[datetime], check: str = "ra
         rows = counts.get(h)
         observed = {"rows_accepted": rows, "baseline_median": baseline, "baseline_days": len(history),
                     "history": history}
-        over = h + timedelta(hours=1) + VOLUME_GRACE <= now
+        over = h + timedelta(hours=1) + CLOSE_GRACE <= now
         judged = over and baseline is not None and baseline >= VOLUME_MIN_BASELINE_ROWS
         ok = (not judged) or (rows or 0) >= VOLUME_MIN_RATIO * baseline
         e = exact("hour_volume_near_baseline", ok, observed,
