@@ -374,19 +374,29 @@ def plan_impossible_concurrency(world: World, count: int, rng: np.random.Generat
                                            for s in subjects])
 
 
+def concurrent_bursts(rng: np.random.Generator, bursts: int, block: Block, size: tuple[int, int],
+                      p_answer: float = 1.0):
+    """One CLI in more calls at once than a line can hold: ``bursts`` a day (spread like ordinary traffic), each
+    of ``size[0]`` to ``size[1] - 1`` calls seized within 30 s, answered with probability ``p_answer`` after
+    2-9 s of ringing and lasting 2-15 minutes. Returns (burst starts, seizure times, ring, dur, cause)."""
+    starts = spread(rng, bursts, block, DIURNAL)
+    k = rng.integers(size[0], size[1], len(starts))
+    t = np.repeat(starts, k) + rng.integers(0, 31, int(k.sum()))
+    t = t[t < block.end]
+    n = len(t)
+    answered = np.ones(n, bool) if p_answer >= 1 else rng.random(n) < p_answer
+    ring = np.where(answered, rng.integers(2, 10, n), -1).astype(np.int32)
+    dur = np.where(answered, rng.integers(120, 901, n), 0).astype(np.int32)
+    cause = np.where(answered, 16, 19).astype(np.int16)
+    return starts, t, ring, dur, cause
+
+
 def emit_impossible_concurrency(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
     out = []
     pop = world.pop
     for s in plan["subjects"]:
-        starts = spread(rng, s["bursts"], block, DIURNAL)
-        k = rng.integers(4, 11, len(starts))
-        t = np.repeat(starts, k) + rng.integers(0, 31, int(k.sum()))
-        keep = t < block.end
-        t = t[keep]
+        _, t, ring, dur, cause = concurrent_bursts(rng, s["bursts"], block, (4, 11))
         n = len(t)
-        ring = rng.integers(2, 10, n).astype(np.int32)
-        dur = rng.integers(120, 901, n).astype(np.int32)
-        cause = np.full(n, 16, np.int16)
         if s["variant"] == "igw_in":
             out.append(incoming_international(rng, pop, t, np.full(n, s["cli"]), rng.integers(0, pop.n, n),
                                               trunk=s["trunk"], p_answer=1.0, median=400))

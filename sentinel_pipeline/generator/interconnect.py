@@ -13,7 +13,7 @@ import numpy as np
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
 from sentinel_pipeline.generator.fraud import (
-    BUSINESS, Block, World, _legit_foreign, day_share, e164, originate, spread, times_between,
+    BUSINESS, Block, World, _legit_foreign, concurrent_bursts, day_share, e164, originate, spread, times_between,
 )
 from sentinel_pipeline.generator.normal import (
     DIURNAL, contact_rank, incoming_international, mtc_for, offnet_contact, onnet_contact, outcome, serving_cell,
@@ -80,18 +80,10 @@ def emit_interconnect_spoof(world: World, plan: dict, block: Block, rng: np.rand
     out = []
     pop = world.pop
     for s in plan["subjects"]:
-        starts = spread(rng, s["bursts"], block, DIURNAL)
-        k = rng.integers(3, 11, len(starts))
-        t = np.repeat(starts, k) + rng.integers(0, 31, int(k.sum()))
-        keep = t < block.end
-        t = t[keep]
+        starts, t, ring, dur, cause = concurrent_bursts(rng, s["bursts"], block, (3, 11), p_answer=0.92)
         n = len(t)
         if n == 0:
             continue
-        answered = rng.random(n) < 0.92
-        ring = np.where(answered, rng.integers(2, 10, n), -1).astype(np.int32)
-        dur = np.where(answered, rng.integers(120, 901, n), 0).astype(np.int32)
-        cause = np.where(answered, 16, 19).astype(np.int16)
         callee = rng.integers(0, pop.n, n)
         callee = np.where(callee == s["who"], (callee + 1) % pop.n, callee)
         # Half on the CLI's "home" interconnect, half on any other: the spoofer's transit partner varies.
