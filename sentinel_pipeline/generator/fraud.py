@@ -363,15 +363,25 @@ def plan_impossible_concurrency(world: World, count: int, rng: np.random.Generat
             s["cli"] = int(nb.foreign_from_hash(rng.integers(0, 2**63, 1, dtype=np.int64).astype(np.uint64))[0])
         elif variant == "transit":
             s["cli"] = int(nb.random_offnet_mobile(rng, 1)[0])
-        else:
-            who = world.pick_subscribers(rng, 1)
-            if not len(who):
-                continue
-            s["who"] = int(who[0])
-            s["cli"] = int(world.pop.msisdn[who[0]])
+        elif not borrow_own_number(world, rng, s):
+            continue
         subjects.append(s)
-    return dict(subjects=subjects, labels=[("msisdn", e164(s["cli"]), "impossible_concurrency", s["variant"])
-                                           for s in subjects])
+    return dict(subjects=subjects, labels=concurrency_labels(subjects))
+
+
+def borrow_own_number(world: World, rng: np.random.Generator, subject: dict) -> bool:
+    """Make the number of an ordinary subscriber without a role the subject's CLI (``who`` the owner, ``cli``
+    the number); False when nobody is left."""
+    who = world.pick_subscribers(rng, 1)
+    if not len(who):
+        return False
+    subject.update(who=int(who[0]), cli=int(world.pop.msisdn[who[0]]))
+    return True
+
+
+def concurrency_labels(subjects: list[dict]) -> list[tuple[str, str, str, str]]:
+    """Each spoofed CLI (``cli``) labelled ``impossible_concurrency`` with its ``variant``."""
+    return [("msisdn", e164(s["cli"]), "impossible_concurrency", s["variant"]) for s in subjects]
 
 
 def concurrent_bursts(rng: np.random.Generator, bursts: int, block: Block, size: tuple[int, int],

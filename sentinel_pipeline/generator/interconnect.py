@@ -13,7 +13,8 @@ import numpy as np
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
 from sentinel_pipeline.generator.fraud import (
-    BUSINESS, Block, World, _legit_foreign, concurrent_bursts, day_share, e164, originate, spread, times_between,
+    BUSINESS, Block, World, _legit_foreign, borrow_own_number, concurrency_labels, concurrent_bursts, day_share, e164,
+    originate, spread, times_between,
 )
 from sentinel_pipeline.generator.normal import (
     DIURNAL, contact_rank, incoming_international, mtc_for, offnet_contact, onnet_contact, outcome, serving_cell,
@@ -65,15 +66,11 @@ def plan_interconnect_spoof(world: World, count: int, rng: np.random.Generator) 
             s["cli"] = int(nb.random_offnet_mobile(rng, 1)[0])
             s["trunk"] = int(nb.offnet_trunk(rng, np.array([s["cli"]]))[0])  # the CLI's own operator's trunk
         else:
-            who = world.pick_subscribers(rng, 1)
-            if not len(who):
+            if not borrow_own_number(world, rng, s):
                 continue
-            s["who"] = int(who[0])
-            s["cli"] = int(world.pop.msisdn[who[0]])
             s["trunk"] = int(rng.choice(nb.NATIONAL_TRUNKS))
         subjects.append(s)
-    return dict(subjects=subjects, labels=[("msisdn", e164(s["cli"]), "impossible_concurrency", s["variant"])
-                                           for s in subjects])
+    return dict(subjects=subjects, labels=concurrency_labels(subjects))
 
 
 def emit_interconnect_spoof(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
