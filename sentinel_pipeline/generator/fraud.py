@@ -610,15 +610,27 @@ def emit_legit_roamer(world: World, plan: dict, block: Block, rng: np.random.Gen
         who = np.full(n, r["who"])
         onnet = rng.random(n) < 0.7
         callee = onnet_contact(pop, who, contact_rank(rng, pop.contacts[who].astype(np.int64)), rng.random(n) < 0.5)
-        a = pop.msisdn[who]
-        a_fmt = rng.choice(np.array([nb.FMT_PLUS, nb.FMT_BARE], np.int8), n)
-        m = onnet
-        out.append(incoming_international(rng, pop, t[m], a[m], callee[m], trunk=r["trunk"], a_fmt=a_fmt[m]))
-        m = ~onnet
-        b = offnet_contact(pop, who[m], contact_rank(rng, np.full(int(m.sum()), 12)))
-        ring, dur, cause = outcome(rng, int(m.sum()))
-        out.append(rec.make(rec.IGW_IN, t[m], ring=ring, dur=dur, cause=cause, a=a[m], b=b, a_fmt=a_fmt[m],
-                            b_fmt=nb.pick_formats(rng, b), trunk_in=r["trunk"], trunk_out=nb.offnet_trunk(rng, b)))
+        a_fmt = rng.choice(ROAMER_CLI_FMT, n)
+        out.append(roamer_calls_home(world, rng, r["who"], t, onnet, callee, a_fmt, r["trunk"]))
+    return rec.concat(out)
+
+
+ROAMER_CLI_FMT = np.array([nb.FMT_PLUS, nb.FMT_BARE], np.int8)  # a roamer's own CLI, as the visited network sends it
+
+
+def roamer_calls_home(world: World, rng: np.random.Generator, who: int, t: np.ndarray, onnet: np.ndarray,
+                      callee: np.ndarray, a_fmt: np.ndarray, trunk: int) -> Batch:
+    """The calls home of a roamer (population index ``who``) through the gateway at times ``t``, an IGW_IN on
+    ``trunk`` with their own CLI (formats ``a_fmt``): where ``onnet``, to own subscriber ``callee`` (+ the
+    MTC); otherwise to an off-net friend (``trunk_out`` that friend's national trunk)."""
+    pop = world.pop
+    a = np.full(len(t), pop.msisdn[who])
+    out = [incoming_international(rng, pop, t[onnet], a[onnet], callee[onnet], trunk=trunk, a_fmt=a_fmt[onnet])]
+    m = ~onnet
+    b = offnet_contact(pop, np.full(int(m.sum()), who), contact_rank(rng, np.full(int(m.sum()), 12)))
+    ring, dur, cause = outcome(rng, int(m.sum()))
+    out.append(rec.make(rec.IGW_IN, t[m], ring=ring, dur=dur, cause=cause, a=a[m], b=b, a_fmt=a_fmt[m],
+                        b_fmt=nb.pick_formats(rng, b), trunk_in=trunk, trunk_out=nb.offnet_trunk(rng, b)))
     return rec.concat(out)
 
 

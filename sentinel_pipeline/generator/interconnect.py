@@ -13,8 +13,8 @@ import numpy as np
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
 from sentinel_pipeline.generator.fraud import (
-    BUSINESS, Block, World, _legit_foreign, borrow_own_number, concurrency_labels, concurrent_bursts, day_share, e164,
-    originate, spread, times_between,
+    BUSINESS, ROAMER_CLI_FMT, Block, World, _legit_foreign, borrow_own_number, concurrency_labels, concurrent_bursts,
+    day_share, e164, originate, roamer_calls_home, spread, times_between,
 )
 from sentinel_pipeline.generator.normal import (
     DIURNAL, contact_rank, incoming_international, mtc_for, offnet_contact, onnet_contact, outcome, serving_cell,
@@ -186,16 +186,9 @@ def _roamer_calls_home(world: World, rng: np.random.Generator, who: int, t: np.n
     n = len(t)
     whos = np.full(n, who)
     onnet = rng.random(n) < 0.7
-    a = pop.msisdn[whos]
-    a_fmt = rng.choice(np.array([nb.FMT_PLUS, nb.FMT_BARE], np.int8), n)
+    a_fmt = rng.choice(ROAMER_CLI_FMT, n)
     callee = onnet_contact(pop, whos, contact_rank(rng, pop.contacts[whos].astype(np.int64)), rng.random(n) < 0.5)
-    out = [incoming_international(rng, pop, t[onnet], a[onnet], callee[onnet], trunk=trunk, a_fmt=a_fmt[onnet])]
-    m = ~onnet
-    b = offnet_contact(pop, whos[m], contact_rank(rng, np.full(int(m.sum()), 12)))
-    ring, dur, cause = outcome(rng, int(m.sum()))
-    out.append(rec.make(rec.IGW_IN, t[m], ring=ring, dur=dur, cause=cause, a=a[m], b=b, a_fmt=a_fmt[m],
-                        b_fmt=nb.pick_formats(rng, b), trunk_in=trunk, trunk_out=nb.offnet_trunk(rng, b)))
-    return rec.concat(out)
+    return roamer_calls_home(world, rng, who, t, onnet, callee, a_fmt, trunk)
 
 
 def emit_legit_roaming_trunk(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
