@@ -278,25 +278,41 @@ def emit_simbox_stealth(world: World, plan: dict, block: Block, rng: np.random.G
     return rec.concat(out)
 
 
-# ----------------------------------------------------------------------------------- cli_masking
+# --------------------------------------------------------------------- cli_masking, invalid_cli
+# How a carrier that stamps national CLIs on international calls writes them: national, +234..., 234...
+NATIONAL_CLI_FMT = np.array([nb.FMT_NATIONAL, nb.FMT_PLUS, nb.FMT_BARE], np.int8)
+
+
+def _plan_cli_trunks(world: World, count: int, rng: np.random.Generator, pattern: str, calls: tuple[int, int],
+                     legit: tuple[float, float], variant: str) -> dict:
+    """The international trunks ``pattern`` owns, each presenting made-up CLIs on ``calls`` (a range) calls
+    a day, mixed with ``legit`` (a range) times as many genuine foreign calls."""
+    trunks = [dict(trunk=t, calls=int(rng.integers(*calls)), legit=float(rng.uniform(*legit)))
+              for t in world.fraud_trunks[pattern][:count]]
+    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], pattern, variant) for t in trunks])
+
+
+def _emit_cli_trunks(world: World, plan: dict, block: Block, rng: np.random.Generator, clis) -> Batch:
+    """A block of each planned trunk: calls to random subscribers with made-up CLIs (``clis(rng, n)`` gives
+    incoming_international's ``a`` with ``a_fmt`` or ``a_raw``), and its genuine foreign calls."""
+    out = []
+    for tr in plan["trunks"]:
+        t = spread(rng, tr["calls"], block, DIURNAL)
+        cli = clis(rng, len(t))
+        callee = rng.integers(0, world.pop.n, len(t))
+        out.append(incoming_international(rng, world.pop, t, callee=callee, trunk=tr["trunk"], **cli))
+        out.append(_legit_foreign(world, rng, tr["calls"] * tr["legit"], block, tr["trunk"]))
+    return rec.concat(out)
+
+
 def plan_cli_masking(world: World, count: int, rng: np.random.Generator) -> dict:
     """International trunks that deliver calls presenting national CLIs, mixed with genuine foreign CLIs."""
-    trunks = [dict(trunk=t, masked=int(rng.integers(200, 801)), legit=float(rng.uniform(0.3, 1.0)))
-              for t in world.fraud_trunks["cli_masking"][:count]]
-    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "cli_masking", "random_national_clis")
-                                       for t in trunks])
+    return _plan_cli_trunks(world, count, rng, "cli_masking", (200, 801), (0.3, 1.0), "random_national_clis")
 
 
 def emit_cli_masking(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
-    out = []
-    for tr in plan["trunks"]:
-        t = spread(rng, tr["masked"], block, DIURNAL)
-        a = nb.random_national_mobile(rng, len(t))
-        a_fmt = rng.choice(np.array([nb.FMT_NATIONAL, nb.FMT_PLUS, nb.FMT_BARE], np.int8), len(t), p=[0.5, 0.35, 0.15])
-        callee = rng.integers(0, world.pop.n, len(t))
-        out.append(incoming_international(rng, world.pop, t, a, callee, trunk=tr["trunk"], a_fmt=a_fmt))
-        out.append(_legit_foreign(world, rng, tr["masked"] * tr["legit"], block, tr["trunk"]))
-    return rec.concat(out)
+    return _emit_cli_trunks(world, plan, block, rng, lambda rng, n: dict(
+        a=nb.random_national_mobile(rng, n), a_fmt=rng.choice(NATIONAL_CLI_FMT, n, p=[0.5, 0.35, 0.15])))
 
 
 def _legit_foreign(world: World, rng, per_day: float, block: Block, trunk: int) -> Batch:
@@ -329,22 +345,12 @@ def malformed_clis(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def plan_invalid_cli(world: World, count: int, rng: np.random.Generator) -> dict:
     """Trunks presenting malformed or unallocated CLIs, mixed with genuine foreign traffic."""
-    trunks = [dict(trunk=t, invalid=int(rng.integers(100, 401)), legit=float(rng.uniform(0.5, 1.5)))
-              for t in world.fraud_trunks["invalid_cli"][:count]]
-    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "invalid_cli", "malformed_clis")
-                                       for t in trunks])
+    return _plan_cli_trunks(world, count, rng, "invalid_cli", (100, 401), (0.5, 1.5), "malformed_clis")
 
 
 def emit_invalid_cli(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
-    out = []
-    for tr in plan["trunks"]:
-        t = spread(rng, tr["invalid"], block, DIURNAL)
-        raw = malformed_clis(rng, len(t))
-        callee = rng.integers(0, world.pop.n, len(t))
-        out.append(incoming_international(rng, world.pop, t, np.zeros(len(t), np.int64), callee, trunk=tr["trunk"],
-                                          a_raw=raw))
-        out.append(_legit_foreign(world, rng, tr["invalid"] * tr["legit"], block, tr["trunk"]))
-    return rec.concat(out)
+    return _emit_cli_trunks(world, plan, block, rng,
+                            lambda rng, n: dict(a=np.zeros(n, np.int64), a_raw=malformed_clis(rng, n)))
 
 
 # ------------------------------------------------------------------------ impossible_concurrency

@@ -13,15 +13,13 @@ import numpy as np
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
 from sentinel_pipeline.generator.fraud import (
-    BUSINESS, ROAMER_CLI_FMT, Block, World, _legit_foreign, borrow_own_number, concurrency_labels, concurrent_bursts,
-    day_share, e164, originate, roamer_calls_home, spread, times_between,
+    BUSINESS, NATIONAL_CLI_FMT, ROAMER_CLI_FMT, Block, World, _legit_foreign, borrow_own_number, concurrency_labels,
+    concurrent_bursts, day_share, e164, originate, roamer_calls_home, spread, times_between,
 )
 from sentinel_pipeline.generator.normal import (
     DIURNAL, contact_rank, incoming_international, mtc_for, offnet_contact, onnet_contact, outcome, serving_cell,
 )
 from sentinel_pipeline.generator.records import Batch
-
-_NATIONAL_CLI_FMT = np.array([nb.FMT_NATIONAL, nb.FMT_PLUS, nb.FMT_BARE], np.int8)
 
 
 def _own_contact_calls(world: World, rng: np.random.Generator, who, t: np.ndarray) -> Batch:
@@ -86,7 +84,7 @@ def emit_interconnect_spoof(world: World, plan: dict, block: Block, rng: np.rand
         # Half on the CLI's "home" interconnect, half on any other: the spoofer's transit partner varies.
         trunk = np.where(rng.random(n) < 0.5, s["trunk"], nb.NATIONAL_TRUNKS[rng.integers(0, len(nb.NATIONAL_TRUNKS), n)])
         a = np.full(n, s["cli"])
-        a_fmt = rng.choice(_NATIONAL_CLI_FMT, n, p=[0.6, 0.25, 0.15])
+        a_fmt = rng.choice(NATIONAL_CLI_FMT, n, p=[0.6, 0.25, 0.15])
         out.append(mtc_for(rng, pop, t, ring, dur, cause, a, callee, trunk_in=trunk.astype(np.int16), a_fmt=a_fmt))
         if s["who"] >= 0:  # the real owner calls people meanwhile, during 60 % of the bursts
             during = starts[rng.random(len(starts)) < 0.6]
@@ -240,7 +238,7 @@ def emit_cli_masking_borrowed(world: World, plan: dict, block: Block, rng: np.ra
         own = rng.random(n) < 0.75
         who = rng.choice(tr["pool"], n)
         a = np.where(own, pop.msisdn[who], nb.random_offnet_mobile(rng, n))
-        a_fmt = rng.choice(_NATIONAL_CLI_FMT, n, p=[0.5, 0.35, 0.15])
+        a_fmt = rng.choice(NATIONAL_CLI_FMT, n, p=[0.5, 0.35, 0.15])
         callee = rng.integers(0, pop.n, n)
         callee = np.where(own & (callee == who), (callee + 1) % pop.n, callee)
         out.append(incoming_international(rng, pop, t, a, callee, trunk=tr["trunk"], a_fmt=a_fmt))
