@@ -455,31 +455,42 @@ def emit_wangiri(world: World, plan: dict, block: Block, rng: np.random.Generato
         bursts = spread(rng, s["bursts"], block, NIGHT)
         if not len(bursts):
             continue
-        lengths = rng.integers(20, 91, len(bursts)) * 60
-        which = rng.integers(0, len(bursts), n)
-        t = np.minimum(bursts[which] + (rng.random(n) * lengths[which]).astype(np.int64), block.end - 1)
+        t = in_bursts(rng, bursts, n, block)
         victims = rng.choice(pop.n, n, replace=False)
-        answered = rng.random(n) < 0.03  # a few pick up within the single ring
-        ring = np.where(answered, rng.integers(1, 4, n), -1).astype(np.int32)
-        dur = answered.astype(np.int32)
-        cause = np.where(answered, 16, rng.choice(np.array([16, 19, 17], np.int16), n, p=[0.8, 0.15, 0.05]))
-        a = np.full(n, s["number"])
-        a_fmt = nb.pick_formats(rng, a)
-        out.append(rec.make(rec.IGW_IN, t, ring=ring, dur=dur, cause=cause, a=a, b=pop.msisdn[victims], a_fmt=a_fmt,
-                            b_fmt=nb.pick_formats(rng, pop.msisdn[victims]), trunk_in=s["trunk"]))
-        out.append(mtc_for(rng, pop, t, ring, dur, cause, a, victims, trunk_in=s["trunk"], a_fmt=a_fmt))
-        # Call-backs: a few victims return the missed call; long, answered, premium-rated.
-        cb = (rng.random(n) < s["callback"]) & ~pop.abroad[victims]
-        tc = t[cb] + rng.integers(300, 10801, int(cb.sum()))
-        keep = tc < block.end
-        who = victims[cb][keep]
-        tc = tc[keep]
-        m = len(tc)
-        if m:
-            out.append(originate(world, rng, tc, pop.msisdn[who], np.full(m, s["number"]), -1,
-                                 rng.integers(3, 11, m).astype(np.int32),
-                                 answered_durations(rng, m, 240, 0.6, 60, 1800), 16,
-                                 imsi=pop.imsi[who], imei=pop.imei[who], cell=serving_cell(pop, rng, who, tc)))
+        out.append(one_ring_calls(world, rng, t, np.full(n, s["number"]), victims, s["trunk"], s["callback"], block))
+    return rec.concat(out)
+
+
+def in_bursts(rng: np.random.Generator, bursts: np.ndarray, n: int, block: Block) -> np.ndarray:
+    """n seizure times (unsorted) in dialling bursts of 20-90 minutes starting at ``bursts``."""
+    lengths = rng.integers(20, 91, len(bursts)) * 60
+    which = rng.integers(0, len(bursts), n)
+    return np.minimum(bursts[which] + (rng.random(n) * lengths[which]).astype(np.int64), block.end - 1)
+
+
+def one_ring_calls(world: World, rng: np.random.Generator, t: np.ndarray, a: np.ndarray, victims: np.ndarray,
+                   trunk: int, callback: float, block: Block) -> Batch:
+    """Wangiri calls at times ``t`` from numbers ``a`` abroad to own subscribers ``victims`` through the
+    gateway (IGW_IN on ``trunk`` + MTC): one ring, 3 % picked up for a second. A share ``callback`` of the
+    victims at home return the missed call within 5 min-3 h: long, answered, premium-rated (MOC + IGW_OUT)."""
+    pop = world.pop
+    n = len(t)
+    answered = rng.random(n) < 0.03  # a few pick up within the single ring
+    ring = np.where(answered, rng.integers(1, 4, n), -1).astype(np.int32)
+    dur = answered.astype(np.int32)
+    cause = np.where(answered, 16, rng.choice(np.array([16, 19, 17], np.int16), n, p=[0.8, 0.15, 0.05]))
+    a_fmt = nb.pick_formats(rng, a)
+    out = [rec.make(rec.IGW_IN, t, ring=ring, dur=dur, cause=cause, a=a, b=pop.msisdn[victims], a_fmt=a_fmt,
+                    b_fmt=nb.pick_formats(rng, pop.msisdn[victims]), trunk_in=trunk),
+           mtc_for(rng, pop, t, ring, dur, cause, a, victims, trunk_in=trunk, a_fmt=a_fmt)]
+    cb = (rng.random(n) < callback) & ~pop.abroad[victims]
+    tc = t[cb] + rng.integers(300, 10801, int(cb.sum()))
+    keep = tc < block.end
+    who, tc, back = victims[cb][keep], tc[keep], a[cb][keep]
+    if len(tc):
+        out.append(originate(world, rng, tc, pop.msisdn[who], back, -1, rng.integers(3, 11, len(tc)).astype(np.int32),
+                             answered_durations(rng, len(tc), 240, 0.6, 60, 1800), 16, imsi=pop.imsi[who],
+                             imei=pop.imei[who], cell=serving_cell(pop, rng, who, tc)))
     return rec.concat(out)
 
 

@@ -14,8 +14,8 @@ import numpy as np
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
 from sentinel_pipeline.generator.fraud import (
-    BUSINESS, NIGHT, Block, World, day_share, distinct_destinations, e164, fraud_onset, originate, spread,
-    times_between, weekday,
+    BUSINESS, NIGHT, Block, World, day_share, distinct_destinations, e164, fraud_onset, in_bursts, one_ring_calls,
+    originate, spread, times_between, weekday,
 )
 from sentinel_pipeline.generator.normal import (
     DIURNAL, allocate_own_numbers, answered_durations, contact_rank, incoming_international, mtc_for,
@@ -483,9 +483,7 @@ def emit_wangiri_range(world: World, plan: dict, block: Block, rng: np.random.Ge
         if n == 0:
             continue
         bursts = times_between(rng, max(1, int(round(s["bursts"] * frac))), lo, block.end, NIGHT)
-        length = rng.integers(20, 91, len(bursts)) * 60
-        which = rng.integers(0, len(bursts), n)
-        t = np.sort(np.minimum(bursts[which] + (rng.random(n) * length[which]).astype(np.int64), block.end - 1))
+        t = np.sort(in_bursts(rng, bursts, n, block))
         a = np.repeat(s["numbers"], per)[:n]
         a = a[rng.permutation(n)]  # the numbers of the range take turns
         if s["variant"] == "sequential_victims":
@@ -493,22 +491,7 @@ def emit_wangiri_range(world: World, plan: dict, block: Block, rng: np.random.Ge
             victims = by_number[(first + np.arange(n)) % pop.n]
         else:
             victims = rng.choice(pop.n, n, replace=False)
-        answered = rng.random(n) < 0.03
-        ring = np.where(answered, rng.integers(1, 4, n), -1).astype(np.int32)
-        dur = answered.astype(np.int32)
-        cause = np.where(answered, 16, rng.choice(np.array([16, 19, 17], np.int16), n, p=[0.8, 0.15, 0.05]))
-        a_fmt = nb.pick_formats(rng, a)
-        out.append(rec.make(rec.IGW_IN, t, ring=ring, dur=dur, cause=cause, a=a, b=pop.msisdn[victims], a_fmt=a_fmt,
-                            b_fmt=nb.pick_formats(rng, pop.msisdn[victims]), trunk_in=s["trunk"]))
-        out.append(mtc_for(rng, pop, t, ring, dur, cause, a, victims, trunk_in=s["trunk"], a_fmt=a_fmt))
-        cb = (rng.random(n) < s["callback"]) & ~pop.abroad[victims]
-        tc = t[cb] + rng.integers(300, 10801, int(cb.sum()))
-        keep = tc < block.end
-        who, tc, back = victims[cb][keep], tc[keep], a[cb][keep]
-        if len(tc):
-            out.append(originate(world, rng, tc, pop.msisdn[who], back, -1, rng.integers(3, 11, len(tc)).astype(np.int32),
-                                 answered_durations(rng, len(tc), 240, 0.6, 60, 1800), 16, imsi=pop.imsi[who],
-                                 imei=pop.imei[who], cell=serving_cell(pop, rng, who, tc)))
+        out.append(one_ring_calls(world, rng, t, a, victims, s["trunk"], s["callback"], block))
     return rec.concat(out)
 
 
