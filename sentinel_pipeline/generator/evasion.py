@@ -66,14 +66,17 @@ def _consecutive_imeis(rng, k: int, tacs: np.ndarray) -> np.ndarray:
 HOME, WORK = 0, 1  # Population.cells columns
 
 
-def _pick_group(world: World, rng: np.random.Generator, size: tuple[int, int], slot: int) -> np.ndarray | None:
-    """``size[0]`` to ``size[1] - 1`` ordinary subscribers without a role who share one cell of theirs (``slot``:
-    HOME or WORK, the first one's); None when fewer than two are left."""
-    who = world.pick_subscribers(rng, int(rng.integers(*size)))
-    if len(who) < 2:
-        return None
-    world.pop.cells[who, slot] = world.pop.cells[who[0], slot]
-    return who
+def _groups(world: World, rng: np.random.Generator, count: int, size: tuple[int, int], slot: int):
+    """Up to ``count`` groups (arrays of population indices) of ``size[0]`` to ``size[1] - 1`` ordinary
+    subscribers without a role, the members of each sharing one cell (``slot``: HOME or WORK, the first
+    member's); a group of fewer than two (nobody left) is skipped. Each group is picked when the caller asks
+    for it, so the caller's draws for one group come before the next group is picked."""
+    for _ in range(count):
+        who = world.pick_subscribers(rng, int(rng.integers(*size)))
+        if len(who) < 2:
+            continue
+        world.pop.cells[who, slot] = world.pop.cells[who[0], slot]
+        yield who
 
 
 def _calls_within(world: World, rng: np.random.Generator, who: np.ndarray, j: int, per_day: float, block: Block,
@@ -363,10 +366,7 @@ def plan_legit_family(world: World, count: int, rng: np.random.Generator) -> dic
     pop = world.pop
     families = []
     labels = []
-    for _ in range(count):
-        who = _pick_group(world, rng, (3, 7), HOME)
-        if who is None:
-            continue
+    for who in _groups(world, rng, count, (3, 7), HOME):
         families.append(dict(who=who, calls=rng.uniform(2, 6, len(who))))
         labels += [("msisdn", e164(pop.msisdn[i]), "legit_family", "household") for i in who.tolist()]
     return dict(families=families, labels=labels)
@@ -385,10 +385,7 @@ def plan_legit_small_business(world: World, count: int, rng: np.random.Generator
     pop = world.pop
     shops = []
     labels = []
-    for _ in range(count):
-        who = _pick_group(world, rng, (2, 7), WORK)
-        if who is None:
-            continue
+    for who in _groups(world, rng, count, (2, 7), WORK):
         book = distinct_destinations(world, rng, int(rng.integers(150, 401)), own_share=0.6)
         shops.append(dict(who=who, book=book, calls=rng.uniform(15, 40, len(who)), staff=rng.uniform(1, 4, len(who))))
         labels += [("msisdn", e164(pop.msisdn[i]), "legit_small_business", "shop_staff") for i in who.tolist()]
