@@ -1,11 +1,21 @@
-"""The scenarios keep their bytes.
+"""The scenarios keep their bytes, and a change that has to change them says so here.
 
 Tests and benchmarks elsewhere compare against files of these scenarios, so new behaviour comes only as new
-patterns and new scenarios. The digests of the original scenarios were computed on the commit before any
-new pattern was added (a36f2b1), with this module's ``_digest``: SHA-256 over every CDR file's name and
-bytes, in order. Labels gained a ``variant`` column since; their first three columns must still be the old
-file. The newer scenarios are pinned as well, and every case also without its numbers (WITHOUT_NUMBERS):
-a change of numbering alone leaves those digests as they are.
+patterns and new scenarios. Digests are this module's ``_digest``: SHA-256 over every CDR file's name and
+bytes, in order. The original scenarios were first pinned on a36f2b1, before any new pattern was added
+(labels gained a ``variant`` column since; LABEL_DIGESTS still covers their first three columns), the
+newer ones on 07fd42b. WITHOUT_NUMBERS pins every case once more without its numbers.
+
+The digests changed once since, on purpose, with the numbering: every number meant to be a real line is
+now one libphonenumber (``phonenumbers``, which ``sentinel_pipeline.numbers`` validates with) calls valid
+-- 10-digit fixed lines (0201...), foreign numbers from their countries' real ranges, Wangiri and IRSF
+numbers from allocated numbers of their ranges -- and the injected invalid CLIs are invalid by it as well
+(234719 and 234804 were allocated mobile ranges). The detectors take an invalid CLI for a fraud signal, and
+the old numbers made about 13 % of a day's distinct numbers invalid. The renumbering draws the same random
+numbers as before and maps them into valid ranges, so only a_number and b_number changed, with the number
+subjects of labels.csv (Wangiri and spoofed foreign numbers, PBX pilot lines, number ranges): WITHOUT_NUMBERS,
+computed before the renumbering, still holds unchanged, and so do the label digests of the scenarios
+without such subjects (sdhf_only, lookalikes, clean).
 """
 
 from __future__ import annotations
@@ -24,29 +34,29 @@ START = datetime(2026, 11, 26, tzinfo=timezone.utc)
 
 # (scenario, format, hours, subscribers) at seed 42 -> digest of the CDR files, number of CDRs
 CDR_DIGESTS = {
-    ("default", "csv", 26, 400): ("4adf6cc999fed10191b7b9e7d21ba232c2e2f7afb10ad0e7ef1f06fb803ce38b", 22132),
-    ("sdhf_only", "csv", 26, 400): ("5bac1cce4e916b387c5aa8d6ebca0d8d31915f567a5bed687e0ff9b9a201ef4e", 12064),
-    ("mixed-heavy", "csv", 26, 400): ("0693b44d9a11cee529559d3c3f2ddfc1191856cd5bd8509f4c546e2d08cc6ae0", 45336),
-    ("lookalikes", "csv", 26, 400): ("7012e2e56eb2b920bfd982ad91d55cbbd594e98d22e77bc16000c536ceb9d41b", 17433),
-    ("clean", "csv", 26, 400): ("d9f990e0f4cd4a900936623b99df54ca7abdb242b50c97e07d67694c7e2b7921", 10942),
-    ("default", "parquet", 3, 300): ("93c2028a6466ca52cc1647816ecec1c682abaf36743addc72527bfd5f3ccf9fd", 545),
-    ("default", "csv.gz", 3, 300): ("e6b570320c57126dc0b1875c447b3e1ca6539af590016f7b920add662b501ccc", 545),
+    ("default", "csv", 26, 400): ("bb0b658ca99a8dc4baf3b01b2e5841d20ccf375bb61d2f8d67d86d9893a94ba3", 22132),
+    ("sdhf_only", "csv", 26, 400): ("8d2d58143031530a0653834024387b8ad76a0b7890eb4318fcf799ced0163446", 12064),
+    ("mixed-heavy", "csv", 26, 400): ("0cabd6af350ccc1d444fab50497e43e350ef7f713aeeb611e61c37bf478f9a55", 45336),
+    ("lookalikes", "csv", 26, 400): ("5dd057479383fc05ee51c65309064446b5d0c5e27fac33c17da2e40afc552c48", 17433),
+    ("clean", "csv", 26, 400): ("e117849ff94bd0c85d99755e0b7a4553262b63d332836dc42ec5c6dbc5241e89", 10942),
+    ("default", "parquet", 3, 300): ("fdfc13c362cc4e31ac2a8cd907f3397fb5381b12f175b4404d661c4fa16dc007", 545),
+    ("default", "csv.gz", 3, 300): ("4acd152b2b0aaf686170bc21db44652b9f3b07dc78d03cba9c7f1b310992b139", 545),
     ("default:wangiri=3,irsf=0", "csv", 26, 400): (
-        "567b793a260b0f2747f0d9bd22923e2efa64963b0bc5861957c7ccd705a1c8fe", 22861),
+        "51776cabca8fb4dca5a1c403d1beca901ce17f78c3b43631f39ddba5bb7e0450", 22861),
     ("simbox_stealth=5,cli_masking=2", "csv", 3, 300): (
-        "c69203a705bc7896a5e7b31a025fbad7cccbf70246113b62adb876f5178ec4a8", 90),
+        "5f486424d82115510ca58267e684d3d5778381e96dd8be0a902b802b1cf0a059", 90),
 }
-# The newer scenarios, pinned once the generator's repeated code was folded (commits 598e77b..; the bytes
-# are those of 5860512, before the folding).
+# The newer scenarios (first pinned once the generator's repeated code was folded, commits 598e77b..436f8ae,
+# with the bytes of 5860512 from before the folding).
 NEWER_CDR_DIGESTS = {
-    ("interconnect", "csv", 26, 300): ("19cd676b2f783a2be5ad63bbebf2fd6c1f85ec18eaa1da8381839e0e4588caa5", 23222),
-    ("evasion", "csv", 26, 300): ("ceaafaacb90611d0fdf596b78c81358a867af07bd0191f9c2c160b4e27909de6", 23223),
-    ("frontier", "csv", 50, 300): ("eb3bfca6ad2f473f6e0e1e1f644fac04da761f027e2d515b1a0139d7a90ecaa5", 45739),
-    ("everything", "csv", 26, 300): ("50da261fce16ceb11c6f65f7d99e8d2b1d369c000b9e7322b28fcd9030a6a911", 52665),
+    ("interconnect", "csv", 26, 300): ("e83a02d88ec67fcb8de411c062cd227f11132eef515efb0c5b304fd0f342bc3a", 23222),
+    ("evasion", "csv", 26, 300): ("a08930d64b85378540d28629f174e33e745c1dabf01df40de576f32cec3ab88f", 23223),
+    ("frontier", "csv", 50, 300): ("9dbdb4f601fbe922d855f0d5fd7ae729ed0bbc35550f15ec467e783533bf5047", 45739),
+    ("everything", "csv", 26, 300): ("c22e7316fe20368ac9cee9e1bb9724c63ee979da34d85ef4645da7164f56bc6b", 52665),
 }
 # Every case above without its numbers: (digest of the CDR files without a_number and b_number, digest of
 # labels.csv with its number subjects blank). Everything a scenario is but its numbers: calls, times,
-# durations, record types, trunks, identities, cells, labels.
+# durations, record types, trunks, identities, cells, labels. Computed before the renumbering.
 WITHOUT_NUMBERS = {
     ("default", "csv", 26, 400): ("2c0a8816dd355915c4af1b3300645ad947a33ac1b6c771cad62436bacd48c4fe",
                                   "e4f7e350ce5159c3c31901b016c1a28a3e725df7dca36af8eb9f4c3ec886afe0"),
@@ -78,9 +88,9 @@ WITHOUT_NUMBERS = {
 }
 # labels.csv of (scenario, csv, 26 h, 400 subscribers, seed 42) as it was: subject_type,subject,fraud_type
 LABEL_DIGESTS = {
-    "default": "6e05244d5a69ef94710fdd925abbbc26edcbfcc88662e754b00a072b38f0776c",
+    "default": "1aef150a6f900f68a20902c9f0d23bb7a6fe65861a5538a437e4318577a982e0",
     "sdhf_only": "e781ab38985bfe110c8f5d2b13b445fb1c0b6e7694085b3d06f7b47f485a9d21",
-    "mixed-heavy": "7327cafd4977f14651f431bce5aeba56de58127492c04d3432e74eaf6d14ddcb",
+    "mixed-heavy": "f61c3d2c98af286fb108908500f73556688e4fa0c45fd4a23ae5183020239619",
     "lookalikes": "1e99dac00ec3e32caabc9308793045f6153a2b6764223716fa603d8c7bc8c0fe",
     "clean": "368801ac213a6750211fdbc45d98357812eb43f136af92673a70215dde5de712",
 }

@@ -326,10 +326,12 @@ def malformed_clis(rng: np.random.Generator, n: int) -> np.ndarray:
     """CLIs no valid, allocated number looks like."""
     d = lambda k: "".join(map(str, rng.integers(0, 10, k)))  # noqa: E731
     makers = (
-        lambda: "+234819" + d(7),  # unallocated ranges (reference/number_ranges.csv)
+        # Unallocated ranges (numbering.UNALLOCATED_PREFIXES, reference/number_ranges.csv), invalid by
+        # phonenumbers as well: 234819 but never 8190 / 8191 (phonenumbers knows those as mobile ranges).
+        lambda: "+234819" + _not_0_or_1(d(7)),
         lambda: "0919" + d(7),
-        lambda: "234719" + d(7),
-        lambda: "0804" + d(7),
+        lambda: "234739" + d(7),
+        lambda: "0824" + d(7),
         lambda: "+2340" + d(9),  # national number cannot start with 0 after the country code
         lambda: "0803" + d(int(rng.integers(1, 5))),  # too short
         lambda: "+23480" + d(int(rng.integers(1, 4))),
@@ -341,6 +343,11 @@ def malformed_clis(rng: np.random.Generator, n: int) -> np.ndarray:
     )
     picks = rng.integers(0, len(makers), n)
     return np.array([makers[i]() for i in picks.tolist()], dtype=object)
+
+
+def _not_0_or_1(digits: str) -> str:
+    """The digits with the first one moved into 2-9 (a function of the drawn digit, so nothing more is drawn)."""
+    return str(2 + int(digits[0]) % 8) + digits[1:]
 
 
 def plan_invalid_cli(world: World, count: int, rng: np.random.Generator) -> dict:
