@@ -252,7 +252,7 @@ def test_invalid_cli_trunk_presents_malformed_numbers(day):
     _, df, labels = day
     (trunk,) = subjects(labels, "invalid_cli", "trunk")
     on = df[(df.record_type == "IGW_IN") & (df.trunk_in == trunk)]
-    bad = ~on.a.str.match(r"^\+[1-9]\d{6,14}$") | on.a.str.match(r"^\+234(819|919|719|804|0)")
+    bad = ~on.a.str.match(r"^\+[1-9]\d{6,14}$") | on.a.str.match(r"^\+(" + "|".join(nb.UNALLOCATED_PREFIXES) + ")")
     assert bad.sum() >= 50
     elsewhere = df[(df.record_type == "IGW_IN") & (df.trunk_in != trunk)]
     assert elsewhere.a.str.match(r"^\+[1-9]\d{6,14}$").all()
@@ -349,7 +349,12 @@ def test_reference_data_agrees_with_the_generator():
         assert all(ranges[f"234{p}"]["allocated"] == "true" for p in ps)
     for p in nb.UNALLOCATED_PREFIXES:
         assert ranges[p]["allocated"] == "false"
+    for area in nb.FIXED_AREAS:
+        assert (ranges[f"234{area}"]["kind"], ranges[f"234{area}"]["allocated"]) == ("fixed", "true")
     high_risk = {r["prefix"] for r in csv.DictReader(open(REFERENCE / "high_risk_destinations.csv"))}
     assert set(nb.WANGIRI_SOURCES) | set(nb.IRSF_DESTINATIONS) <= high_risk
+    assert {p for p, _, _ in nb.HIGH_RISK} == set(nb.HIGH_RISK_RANGES) <= high_risk
+    for prefix, blocks in nb.HIGH_RISK_BLOCKS.items():  # the numbers of a range start with its listed prefix
+        assert all(p.startswith(prefix) for p, _ in blocks.pairs), prefix
     whitelist = {(r["subject_type"], r["subject"]) for r in csv.DictReader(open(REFERENCE / "whitelist.csv"))}
     assert {("msisdn", f"+{n}") for n in nb.CALL_CENTRE_NUMBERS + nb.WHITELISTED_ENTERPRISE} <= whitelist

@@ -63,6 +63,37 @@ def _consecutive_imeis(rng, k: int, tacs: np.ndarray) -> np.ndarray:
     return nb.luhn_imei(tac * 10**6 + first + np.arange(k))
 
 
+HOME, WORK = 0, 1  # Population.cells columns
+
+
+def _groups(world: World, rng: np.random.Generator, count: int, size: tuple[int, int], slot: int):
+    """Up to ``count`` groups (arrays of population indices) of ``size[0]`` to ``size[1] - 1`` ordinary
+    subscribers without a role, the members of each sharing one cell (``slot``: HOME or WORK, the first
+    member's); a group of fewer than two (nobody left) is skipped. Each group is picked when the caller asks
+    for it, so the caller's draws for one group come before the next group is picked."""
+    for _ in range(count):
+        who = world.pick_subscribers(rng, int(rng.integers(*size)))
+        if len(who) < 2:
+            continue
+        world.pop.cells[who, slot] = world.pop.cells[who[0], slot]
+        yield who
+
+
+def _calls_within(world: World, rng: np.random.Generator, who: np.ndarray, j: int, per_day: float, block: Block,
+                  profile: np.ndarray, *, p_answer: float, median: float, cell=None) -> Batch:
+    """Member ``j`` of the group ``who`` (population indices) calling the others, ``per_day`` calls spread by
+    ``profile``, from their own handset in ``cell`` (default: wherever they are at the time)."""
+    pop = world.pop
+    i = who[j]
+    t = spread(rng, per_day, block, profile)
+    callee = who[(j + rng.integers(1, len(who), len(t))) % len(who)]
+    ring, dur, cause = outcome(rng, len(t), p_answer=p_answer, median=median)
+    if cell is None:
+        cell = serving_cell(pop, rng, np.full(len(t), i), t)
+    return originate(world, rng, t, pop.msisdn[i], pop.msisdn[callee], callee, ring, dur, cause, imsi=pop.imsi[i],
+                     imei=pop.imei[i], cell=cell)
+
+
 # ----------------------------------------------------------------------------------- simbox_mimic
 MIMIC_VARIANTS = ("box_mates_call", "one_imei_per_sim", "module_rotation", "multi_cell", "moved_daily",
                   "repeat_destinations", "human_durations", "diurnal", "combined")
@@ -251,12 +282,15 @@ def plan_legit_sales_team(world: World, count: int, rng: np.random.Generator) ->
     return dict(teams=teams, labels=labels)
 
 
-def _callbacks(world: World, rng, t, b, callee, share, line_b, imsi, imei, cell, delay=(600, 14400)) -> Batch:
-    """Some of the numbers a line called call it back later (answered more often, ordinary durations); the
-    line is in the same cell."""
+def _callbacks(world: World, rng, t, b, callee, share, line_b, imsi, imei, cell, delay=(600, 14400), *,
+               p_answer: float = 0.8, median: float = 75.0, sigma: float = 1.0) -> Batch:
+    """A share of the numbers (``b``, ``callee``) a line called at times ``t`` call it back ``delay`` seconds
+    later (by default answered more often than not, ordinary durations); the line is in ``cell``, or in the
+    cell ``cell(times)`` gives for the times of the call-backs."""
     back = rng.random(len(t)) < share
     tb = t[back] + rng.integers(delay[0], delay[1], int(back.sum()))
-    ring, dur, cause = outcome(rng, len(tb), p_answer=0.8)
+    ring, dur, cause = outcome(rng, len(tb), p_answer=p_answer, median=median, sigma=sigma)
+    cell = cell(tb) if callable(cell) else cell
     return _calls_to_line(world, rng, tb, b[back], callee[back], ring, dur, cause, line_b, imsi, imei, cell)
 
 
@@ -332,29 +366,15 @@ def plan_legit_family(world: World, count: int, rng: np.random.Generator) -> dic
     pop = world.pop
     families = []
     labels = []
-    for _ in range(count):
-        who = world.pick_subscribers(rng, int(rng.integers(3, 7)))
-        if len(who) < 2:
-            continue
-        pop.cells[who, 0] = pop.cells[who[0], 0]
+    for who in _groups(world, rng, count, (3, 7), HOME):
         families.append(dict(who=who, calls=rng.uniform(2, 6, len(who))))
         labels += [("msisdn", e164(pop.msisdn[i]), "legit_family", "household") for i in who.tolist()]
     return dict(families=families, labels=labels)
 
 
 def emit_legit_family(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
-    out = []
-    pop = world.pop
-    for f in plan["families"]:
-        who = f["who"]
-        for j, i in enumerate(who.tolist()):
-            t = spread(rng, f["calls"][j], block, EVENING)
-            n = len(t)
-            callee = who[(j + rng.integers(1, len(who), n)) % len(who)]
-            ring, dur, cause = outcome(rng, n, p_answer=0.85, median=120)
-            out.append(originate(world, rng, t, pop.msisdn[i], pop.msisdn[callee], callee, ring, dur, cause,
-                                 imsi=pop.imsi[i], imei=pop.imei[i], cell=serving_cell(pop, rng, np.full(n, i), t)))
-    return rec.concat(out)
+    return rec.concat([_calls_within(world, rng, f["who"], j, f["calls"][j], block, EVENING, p_answer=0.85,
+                                     median=120) for f in plan["families"] for j in range(len(f["who"]))])
 
 
 # ---------------------------------------------------------------------------- legit_small_business
@@ -365,11 +385,7 @@ def plan_legit_small_business(world: World, count: int, rng: np.random.Generator
     pop = world.pop
     shops = []
     labels = []
-    for _ in range(count):
-        who = world.pick_subscribers(rng, int(rng.integers(2, 7)))
-        if len(who) < 2:
-            continue
-        pop.cells[who, 1] = pop.cells[who[0], 1]
+    for who in _groups(world, rng, count, (2, 7), WORK):
         book = distinct_destinations(world, rng, int(rng.integers(150, 401)), own_share=0.6)
         shops.append(dict(who=who, book=book, calls=rng.uniform(15, 40, len(who)), staff=rng.uniform(1, 4, len(who))))
         labels += [("msisdn", e164(pop.msisdn[i]), "legit_small_business", "shop_staff") for i in who.tolist()]
@@ -383,7 +399,7 @@ def emit_legit_small_business(world: World, plan: dict, block: Block, rng: np.ra
         who = s["who"]
         numbers, idx = s["book"]
         for j, i in enumerate(who.tolist()):
-            shop = pop.cells[i, 1]
+            shop = pop.cells[i, WORK]
             t = spread(rng, s["calls"][j], block, BUSINESS)
             t = t[weekday(t) != 6]
             n = len(t)
@@ -396,10 +412,8 @@ def emit_legit_small_business(world: World, plan: dict, block: Block, rng: np.ra
             ring, dur, cause = outcome(rng, len(tin), p_answer=0.8, median=90)
             out.append(_calls_to_line(world, rng, tin, numbers[pick], idx[pick], ring, dur, cause, pop.msisdn[i],
                                       pop.imsi[i], pop.imei[i], shop))
-            ts = spread(rng, s["staff"][j], block, BUSINESS)
-            other = who[(j + rng.integers(1, len(who), len(ts))) % len(who)]
-            ring, dur, cause = outcome(rng, len(ts), p_answer=0.9, median=45)
-            out.append(originate(world, rng, ts, pop.msisdn[i], pop.msisdn[other], other, ring, dur, cause, **ident))
+            out.append(_calls_within(world, rng, who, j, s["staff"][j], block, BUSINESS, p_answer=0.9, median=45,
+                                     cell=shop))
     return rec.concat(out)
 
 
@@ -444,11 +458,9 @@ def emit_legit_delivery_driver(world: World, plan: dict, block: Block, rng: np.r
         cell = _route_cell(d, t, pop.n_cells)
         out.append(originate(world, rng, t, pop.msisdn[i], b, callee, ring, dur, cause, imsi=pop.imsi[i],
                              imei=pop.imei[i], cell=cell))
-        back = rng.random(n) < 0.2
-        tb = t[back] + rng.integers(60, 1800, int(back.sum()))
-        ring, dur, cause = outcome(rng, len(tb), p_answer=0.85, median=30, sigma=0.6)
-        out.append(_calls_to_line(world, rng, tb, b[back], callee[back], ring, dur, cause, pop.msisdn[i],
-                                  pop.imsi[i], pop.imei[i], _route_cell(d, tb, pop.n_cells)))
+        out.append(_callbacks(world, rng, t, b, callee, 0.2, pop.msisdn[i], pop.imsi[i], pop.imei[i],
+                              lambda tb, d=d: _route_cell(d, tb, pop.n_cells), delay=(60, 1800), p_answer=0.85,
+                              median=30, sigma=0.6))
     return rec.concat(out)
 
 

@@ -278,25 +278,41 @@ def emit_simbox_stealth(world: World, plan: dict, block: Block, rng: np.random.G
     return rec.concat(out)
 
 
-# ----------------------------------------------------------------------------------- cli_masking
+# --------------------------------------------------------------------- cli_masking, invalid_cli
+# How a carrier that stamps national CLIs on international calls writes them: national, +234..., 234...
+NATIONAL_CLI_FMT = np.array([nb.FMT_NATIONAL, nb.FMT_PLUS, nb.FMT_BARE], np.int8)
+
+
+def _plan_cli_trunks(world: World, count: int, rng: np.random.Generator, pattern: str, calls: tuple[int, int],
+                     legit: tuple[float, float], variant: str) -> dict:
+    """The international trunks ``pattern`` owns, each presenting made-up CLIs on ``calls`` (a range) calls
+    a day, mixed with ``legit`` (a range) times as many genuine foreign calls."""
+    trunks = [dict(trunk=t, calls=int(rng.integers(*calls)), legit=float(rng.uniform(*legit)))
+              for t in world.fraud_trunks[pattern][:count]]
+    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], pattern, variant) for t in trunks])
+
+
+def _emit_cli_trunks(world: World, plan: dict, block: Block, rng: np.random.Generator, clis) -> Batch:
+    """A block of each planned trunk: calls to random subscribers with made-up CLIs (``clis(rng, n)`` gives
+    incoming_international's ``a`` with ``a_fmt`` or ``a_raw``), and its genuine foreign calls."""
+    out = []
+    for tr in plan["trunks"]:
+        t = spread(rng, tr["calls"], block, DIURNAL)
+        cli = clis(rng, len(t))
+        callee = rng.integers(0, world.pop.n, len(t))
+        out.append(incoming_international(rng, world.pop, t, callee=callee, trunk=tr["trunk"], **cli))
+        out.append(_legit_foreign(world, rng, tr["calls"] * tr["legit"], block, tr["trunk"]))
+    return rec.concat(out)
+
+
 def plan_cli_masking(world: World, count: int, rng: np.random.Generator) -> dict:
     """International trunks that deliver calls presenting national CLIs, mixed with genuine foreign CLIs."""
-    trunks = [dict(trunk=t, masked=int(rng.integers(200, 801)), legit=float(rng.uniform(0.3, 1.0)))
-              for t in world.fraud_trunks["cli_masking"][:count]]
-    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "cli_masking", "random_national_clis")
-                                       for t in trunks])
+    return _plan_cli_trunks(world, count, rng, "cli_masking", (200, 801), (0.3, 1.0), "random_national_clis")
 
 
 def emit_cli_masking(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
-    out = []
-    for tr in plan["trunks"]:
-        t = spread(rng, tr["masked"], block, DIURNAL)
-        a = nb.random_national_mobile(rng, len(t))
-        a_fmt = rng.choice(np.array([nb.FMT_NATIONAL, nb.FMT_PLUS, nb.FMT_BARE], np.int8), len(t), p=[0.5, 0.35, 0.15])
-        callee = rng.integers(0, world.pop.n, len(t))
-        out.append(incoming_international(rng, world.pop, t, a, callee, trunk=tr["trunk"], a_fmt=a_fmt))
-        out.append(_legit_foreign(world, rng, tr["masked"] * tr["legit"], block, tr["trunk"]))
-    return rec.concat(out)
+    return _emit_cli_trunks(world, plan, block, rng, lambda rng, n: dict(
+        a=nb.random_national_mobile(rng, n), a_fmt=rng.choice(NATIONAL_CLI_FMT, n, p=[0.5, 0.35, 0.15])))
 
 
 def _legit_foreign(world: World, rng, per_day: float, block: Block, trunk: int) -> Batch:
@@ -310,10 +326,12 @@ def malformed_clis(rng: np.random.Generator, n: int) -> np.ndarray:
     """CLIs no valid, allocated number looks like."""
     d = lambda k: "".join(map(str, rng.integers(0, 10, k)))  # noqa: E731
     makers = (
-        lambda: "+234819" + d(7),  # unallocated ranges (reference/number_ranges.csv)
+        # Unallocated ranges (numbering.UNALLOCATED_PREFIXES, reference/number_ranges.csv), invalid by
+        # phonenumbers as well: 234819 but never 8190 / 8191 (phonenumbers knows those as mobile ranges).
+        lambda: "+234819" + _not_0_or_1(d(7)),
         lambda: "0919" + d(7),
-        lambda: "234719" + d(7),
-        lambda: "0804" + d(7),
+        lambda: "234739" + d(7),
+        lambda: "0824" + d(7),
         lambda: "+2340" + d(9),  # national number cannot start with 0 after the country code
         lambda: "0803" + d(int(rng.integers(1, 5))),  # too short
         lambda: "+23480" + d(int(rng.integers(1, 4))),
@@ -327,24 +345,19 @@ def malformed_clis(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([makers[i]() for i in picks.tolist()], dtype=object)
 
 
+def _not_0_or_1(digits: str) -> str:
+    """The digits with the first one moved into 2-9 (a function of the drawn digit, so nothing more is drawn)."""
+    return str(2 + int(digits[0]) % 8) + digits[1:]
+
+
 def plan_invalid_cli(world: World, count: int, rng: np.random.Generator) -> dict:
     """Trunks presenting malformed or unallocated CLIs, mixed with genuine foreign traffic."""
-    trunks = [dict(trunk=t, invalid=int(rng.integers(100, 401)), legit=float(rng.uniform(0.5, 1.5)))
-              for t in world.fraud_trunks["invalid_cli"][:count]]
-    return dict(trunks=trunks, labels=[("trunk", nb.TRUNK_IDS[t["trunk"]], "invalid_cli", "malformed_clis")
-                                       for t in trunks])
+    return _plan_cli_trunks(world, count, rng, "invalid_cli", (100, 401), (0.5, 1.5), "malformed_clis")
 
 
 def emit_invalid_cli(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
-    out = []
-    for tr in plan["trunks"]:
-        t = spread(rng, tr["invalid"], block, DIURNAL)
-        raw = malformed_clis(rng, len(t))
-        callee = rng.integers(0, world.pop.n, len(t))
-        out.append(incoming_international(rng, world.pop, t, np.zeros(len(t), np.int64), callee, trunk=tr["trunk"],
-                                          a_raw=raw))
-        out.append(_legit_foreign(world, rng, tr["invalid"] * tr["legit"], block, tr["trunk"]))
-    return rec.concat(out)
+    return _emit_cli_trunks(world, plan, block, rng,
+                            lambda rng, n: dict(a=np.zeros(n, np.int64), a_raw=malformed_clis(rng, n)))
 
 
 # ------------------------------------------------------------------------ impossible_concurrency
@@ -363,30 +376,50 @@ def plan_impossible_concurrency(world: World, count: int, rng: np.random.Generat
             s["cli"] = int(nb.foreign_from_hash(rng.integers(0, 2**63, 1, dtype=np.int64).astype(np.uint64))[0])
         elif variant == "transit":
             s["cli"] = int(nb.random_offnet_mobile(rng, 1)[0])
-        else:
-            who = world.pick_subscribers(rng, 1)
-            if not len(who):
-                continue
-            s["who"] = int(who[0])
-            s["cli"] = int(world.pop.msisdn[who[0]])
+        elif not borrow_own_number(world, rng, s):
+            continue
         subjects.append(s)
-    return dict(subjects=subjects, labels=[("msisdn", e164(s["cli"]), "impossible_concurrency", s["variant"])
-                                           for s in subjects])
+    return dict(subjects=subjects, labels=concurrency_labels(subjects))
+
+
+def borrow_own_number(world: World, rng: np.random.Generator, subject: dict) -> bool:
+    """Make the number of an ordinary subscriber without a role the subject's CLI (``who`` the owner, ``cli``
+    the number); False when nobody is left."""
+    who = world.pick_subscribers(rng, 1)
+    if not len(who):
+        return False
+    subject.update(who=int(who[0]), cli=int(world.pop.msisdn[who[0]]))
+    return True
+
+
+def concurrency_labels(subjects: list[dict]) -> list[tuple[str, str, str, str]]:
+    """Each spoofed CLI (``cli``) labelled ``impossible_concurrency`` with its ``variant``."""
+    return [("msisdn", e164(s["cli"]), "impossible_concurrency", s["variant"]) for s in subjects]
+
+
+def concurrent_bursts(rng: np.random.Generator, bursts: int, block: Block, size: tuple[int, int],
+                      p_answer: float = 1.0):
+    """One CLI in more calls at once than a line can hold: ``bursts`` a day (spread like ordinary traffic), each
+    of ``size[0]`` to ``size[1] - 1`` calls seized within 30 s, answered with probability ``p_answer`` after
+    2-9 s of ringing and lasting 2-15 minutes. Returns (burst starts, seizure times, ring, dur, cause)."""
+    starts = spread(rng, bursts, block, DIURNAL)
+    k = rng.integers(size[0], size[1], len(starts))
+    t = np.repeat(starts, k) + rng.integers(0, 31, int(k.sum()))
+    t = t[t < block.end]
+    n = len(t)
+    answered = np.ones(n, bool) if p_answer >= 1 else rng.random(n) < p_answer
+    ring = np.where(answered, rng.integers(2, 10, n), -1).astype(np.int32)
+    dur = np.where(answered, rng.integers(120, 901, n), 0).astype(np.int32)
+    cause = np.where(answered, 16, 19).astype(np.int16)
+    return starts, t, ring, dur, cause
 
 
 def emit_impossible_concurrency(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
     out = []
     pop = world.pop
     for s in plan["subjects"]:
-        starts = spread(rng, s["bursts"], block, DIURNAL)
-        k = rng.integers(4, 11, len(starts))
-        t = np.repeat(starts, k) + rng.integers(0, 31, int(k.sum()))
-        keep = t < block.end
-        t = t[keep]
+        _, t, ring, dur, cause = concurrent_bursts(rng, s["bursts"], block, (4, 11))
         n = len(t)
-        ring = rng.integers(2, 10, n).astype(np.int32)
-        dur = rng.integers(120, 901, n).astype(np.int32)
-        cause = np.full(n, 16, np.int16)
         if s["variant"] == "igw_in":
             out.append(incoming_international(rng, pop, t, np.full(n, s["cli"]), rng.integers(0, pop.n, n),
                                               trunk=s["trunk"], p_answer=1.0, median=400))
@@ -429,31 +462,42 @@ def emit_wangiri(world: World, plan: dict, block: Block, rng: np.random.Generato
         bursts = spread(rng, s["bursts"], block, NIGHT)
         if not len(bursts):
             continue
-        lengths = rng.integers(20, 91, len(bursts)) * 60
-        which = rng.integers(0, len(bursts), n)
-        t = np.minimum(bursts[which] + (rng.random(n) * lengths[which]).astype(np.int64), block.end - 1)
+        t = in_bursts(rng, bursts, n, block)
         victims = rng.choice(pop.n, n, replace=False)
-        answered = rng.random(n) < 0.03  # a few pick up within the single ring
-        ring = np.where(answered, rng.integers(1, 4, n), -1).astype(np.int32)
-        dur = answered.astype(np.int32)
-        cause = np.where(answered, 16, rng.choice(np.array([16, 19, 17], np.int16), n, p=[0.8, 0.15, 0.05]))
-        a = np.full(n, s["number"])
-        a_fmt = nb.pick_formats(rng, a)
-        out.append(rec.make(rec.IGW_IN, t, ring=ring, dur=dur, cause=cause, a=a, b=pop.msisdn[victims], a_fmt=a_fmt,
-                            b_fmt=nb.pick_formats(rng, pop.msisdn[victims]), trunk_in=s["trunk"]))
-        out.append(mtc_for(rng, pop, t, ring, dur, cause, a, victims, trunk_in=s["trunk"], a_fmt=a_fmt))
-        # Call-backs: a few victims return the missed call; long, answered, premium-rated.
-        cb = (rng.random(n) < s["callback"]) & ~pop.abroad[victims]
-        tc = t[cb] + rng.integers(300, 10801, int(cb.sum()))
-        keep = tc < block.end
-        who = victims[cb][keep]
-        tc = tc[keep]
-        m = len(tc)
-        if m:
-            out.append(originate(world, rng, tc, pop.msisdn[who], np.full(m, s["number"]), -1,
-                                 rng.integers(3, 11, m).astype(np.int32),
-                                 answered_durations(rng, m, 240, 0.6, 60, 1800), 16,
-                                 imsi=pop.imsi[who], imei=pop.imei[who], cell=serving_cell(pop, rng, who, tc)))
+        out.append(one_ring_calls(world, rng, t, np.full(n, s["number"]), victims, s["trunk"], s["callback"], block))
+    return rec.concat(out)
+
+
+def in_bursts(rng: np.random.Generator, bursts: np.ndarray, n: int, block: Block) -> np.ndarray:
+    """n seizure times (unsorted) in dialling bursts of 20-90 minutes starting at ``bursts``."""
+    lengths = rng.integers(20, 91, len(bursts)) * 60
+    which = rng.integers(0, len(bursts), n)
+    return np.minimum(bursts[which] + (rng.random(n) * lengths[which]).astype(np.int64), block.end - 1)
+
+
+def one_ring_calls(world: World, rng: np.random.Generator, t: np.ndarray, a: np.ndarray, victims: np.ndarray,
+                   trunk: int, callback: float, block: Block) -> Batch:
+    """Wangiri calls at times ``t`` from numbers ``a`` abroad to own subscribers ``victims`` through the
+    gateway (IGW_IN on ``trunk`` + MTC): one ring, 3 % picked up for a second. A share ``callback`` of the
+    victims at home return the missed call within 5 min-3 h: long, answered, premium-rated (MOC + IGW_OUT)."""
+    pop = world.pop
+    n = len(t)
+    answered = rng.random(n) < 0.03  # a few pick up within the single ring
+    ring = np.where(answered, rng.integers(1, 4, n), -1).astype(np.int32)
+    dur = answered.astype(np.int32)
+    cause = np.where(answered, 16, rng.choice(np.array([16, 19, 17], np.int16), n, p=[0.8, 0.15, 0.05]))
+    a_fmt = nb.pick_formats(rng, a)
+    out = [rec.make(rec.IGW_IN, t, ring=ring, dur=dur, cause=cause, a=a, b=pop.msisdn[victims], a_fmt=a_fmt,
+                    b_fmt=nb.pick_formats(rng, pop.msisdn[victims]), trunk_in=trunk),
+           mtc_for(rng, pop, t, ring, dur, cause, a, victims, trunk_in=trunk, a_fmt=a_fmt)]
+    cb = (rng.random(n) < callback) & ~pop.abroad[victims]
+    tc = t[cb] + rng.integers(300, 10801, int(cb.sum()))
+    keep = tc < block.end
+    who, tc, back = victims[cb][keep], tc[keep], a[cb][keep]
+    if len(tc):
+        out.append(originate(world, rng, tc, pop.msisdn[who], back, -1, rng.integers(3, 11, len(tc)).astype(np.int32),
+                             answered_durations(rng, len(tc), 240, 0.6, 60, 1800), 16, imsi=pop.imsi[who],
+                             imei=pop.imei[who], cell=serving_cell(pop, rng, who, tc)))
     return rec.concat(out)
 
 
@@ -590,15 +634,27 @@ def emit_legit_roamer(world: World, plan: dict, block: Block, rng: np.random.Gen
         who = np.full(n, r["who"])
         onnet = rng.random(n) < 0.7
         callee = onnet_contact(pop, who, contact_rank(rng, pop.contacts[who].astype(np.int64)), rng.random(n) < 0.5)
-        a = pop.msisdn[who]
-        a_fmt = rng.choice(np.array([nb.FMT_PLUS, nb.FMT_BARE], np.int8), n)
-        m = onnet
-        out.append(incoming_international(rng, pop, t[m], a[m], callee[m], trunk=r["trunk"], a_fmt=a_fmt[m]))
-        m = ~onnet
-        b = offnet_contact(pop, who[m], contact_rank(rng, np.full(int(m.sum()), 12)))
-        ring, dur, cause = outcome(rng, int(m.sum()))
-        out.append(rec.make(rec.IGW_IN, t[m], ring=ring, dur=dur, cause=cause, a=a[m], b=b, a_fmt=a_fmt[m],
-                            b_fmt=nb.pick_formats(rng, b), trunk_in=r["trunk"], trunk_out=nb.offnet_trunk(rng, b)))
+        a_fmt = rng.choice(ROAMER_CLI_FMT, n)
+        out.append(roamer_calls_home(world, rng, r["who"], t, onnet, callee, a_fmt, r["trunk"]))
+    return rec.concat(out)
+
+
+ROAMER_CLI_FMT = np.array([nb.FMT_PLUS, nb.FMT_BARE], np.int8)  # a roamer's own CLI, as the visited network sends it
+
+
+def roamer_calls_home(world: World, rng: np.random.Generator, who: int, t: np.ndarray, onnet: np.ndarray,
+                      callee: np.ndarray, a_fmt: np.ndarray, trunk: int) -> Batch:
+    """The calls home of a roamer (population index ``who``) through the gateway at times ``t``, an IGW_IN on
+    ``trunk`` with their own CLI (formats ``a_fmt``): where ``onnet``, to own subscriber ``callee`` (+ the
+    MTC); otherwise to an off-net friend (``trunk_out`` that friend's national trunk)."""
+    pop = world.pop
+    a = np.full(len(t), pop.msisdn[who])
+    out = [incoming_international(rng, pop, t[onnet], a[onnet], callee[onnet], trunk=trunk, a_fmt=a_fmt[onnet])]
+    m = ~onnet
+    b = offnet_contact(pop, np.full(int(m.sum()), who), contact_rank(rng, np.full(int(m.sum()), 12)))
+    ring, dur, cause = outcome(rng, int(m.sum()))
+    out.append(rec.make(rec.IGW_IN, t[m], ring=ring, dur=dur, cause=cause, a=a[m], b=b, a_fmt=a_fmt[m],
+                        b_fmt=nb.pick_formats(rng, b), trunk_in=trunk, trunk_out=nb.offnet_trunk(rng, b)))
     return rec.concat(out)
 
 

@@ -14,8 +14,8 @@ import numpy as np
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
 from sentinel_pipeline.generator.fraud import (
-    BUSINESS, NIGHT, Block, World, day_share, distinct_destinations, e164, fraud_onset, originate, spread,
-    times_between, weekday,
+    BUSINESS, NIGHT, Block, World, day_share, distinct_destinations, e164, fraud_onset, in_bursts, one_ring_calls,
+    originate, spread, times_between, weekday,
 )
 from sentinel_pipeline.generator.normal import (
     DIURNAL, allocate_own_numbers, answered_durations, contact_rank, incoming_international, mtc_for,
@@ -27,13 +27,6 @@ _COUNTRY_LEN = {cc: length for cc, length, _ in nb.FOREIGN_COUNTRIES}
 _COUNTRY_W = np.array([w for _, _, w in nb.FOREIGN_COUNTRIES])
 _COUNTRIES = np.array([cc for cc, _, _ in nb.FOREIGN_COUNTRIES])
 AROUND_THE_CLOCK = np.sqrt(DIURNAL) / np.sqrt(DIURNAL).sum()
-
-
-def numbers_in_country(rng: np.random.Generator, cc: int, n: int) -> np.ndarray:
-    """n random numbers of country ``cc`` (one of FOREIGN_COUNTRIES): plausible, valid-looking E.164."""
-    length = _COUNTRY_LEN[int(cc)]
-    span = 10 ** (length - 1)
-    return int(cc) * 10**length + rng.integers(2, 10, n) * span + rng.integers(0, span, n)
 
 
 def _free_subscribers(world: World, rng: np.random.Generator, k: int) -> np.ndarray:
@@ -165,7 +158,7 @@ def _plan_route(world: World, rng: np.random.Generator) -> dict | None:
             world.routes.add((trunk, cc))
             break
     callers = _free_subscribers(world, rng, int(rng.integers(80, 251)))
-    return dict(trunk=trunk, cc=cc, callers=callers, relatives=numbers_in_country(rng, cc, len(callers)),
+    return dict(trunk=trunk, cc=cc, callers=callers, relatives=nb.numbers_in_country(rng, cc, len(callers)),
                 per_day=float(rng.uniform(150, 400)), asr=float(rng.uniform(0.45, 0.6)), onset=fraud_onset(world, rng))
 
 
@@ -174,7 +167,7 @@ def _route_calls(world: World, rng: np.random.Generator, r: dict, t: np.ndarray,
     n = len(t)
     pick = contact_rank(rng, np.full(n, len(r["callers"])))
     caller = r["callers"][pick]
-    b = np.where(rng.random(n) < 0.7, r["relatives"][pick], numbers_in_country(rng, r["cc"], n))
+    b = np.where(rng.random(n) < 0.7, r["relatives"][pick], nb.numbers_in_country(rng, r["cc"], n))
     answered = rng.random(n) < asr
     ring = np.where(answered, rng.integers(4, 26, n), -1).astype(np.int32)
     dur = np.where(answered, answered_durations(rng, n, median, 1.0), 0).astype(np.int32)
@@ -288,7 +281,7 @@ def _plan_partner(world: World, rng: np.random.Generator, trunk: int, withheld: 
     per_day = float(rng.uniform(1.0, 2.0)) * max(400.0, ordinary)
     n_fam = int(max(100, per_day))
     fam_cc = rng.choice(countries, n_fam, p=weights)
-    fam_cli = np.concatenate([numbers_in_country(rng, cc, 1) for cc in fam_cc.tolist()])
+    fam_cli = np.concatenate([nb.numbers_in_country(rng, cc, 1) for cc in fam_cc.tolist()])
     return dict(trunk=trunk, countries=countries, weights=weights, per_day=per_day, withheld=withheld,
                 fam_cc=fam_cc, fam_cli=fam_cli, fam_callee=rng.integers(0, world.pop.n, n_fam),
                 onset=fraud_onset(world, rng))
@@ -349,7 +342,7 @@ def emit_refiling(world: World, plan: dict, block: Block, rng: np.random.Generat
     for p in plan["trunks"]:
         out.append(_partner_calls(world, rng, p, spread(rng, p["per_day"], block, DIURNAL)))
         t = _in_window(spread(rng, p["per_day"] * p["extra"], block, DIURNAL), p["onset"], block.end)
-        out.append(_fresh_calls(world, rng, p["trunk"], t, numbers_in_country(rng, p["relabel_cc"], len(t))))
+        out.append(_fresh_calls(world, rng, p["trunk"], t, nb.numbers_in_country(rng, p["relabel_cc"], len(t))))
     return rec.concat(out)
 
 
@@ -382,9 +375,9 @@ def emit_legit_holiday_trunk(world: World, plan: dict, block: Block, rng: np.ran
         t = times_between(rng, n, lo, hi, DIURNAL)
         new = rng.random(n) < 0.2
         out.append(_partner_calls(world, rng, p, t[~new], families=fam, median=420, p_answer=0.85))
-        out.append(incoming_international(rng, world.pop, t[new], numbers_in_country(rng, p["holiday_cc"], int(new.sum())),
-                                          rng.integers(0, world.pop.n, int(new.sum())), trunk=p["trunk"],
-                                          p_answer=0.85, median=420))
+        relatives = nb.numbers_in_country(rng, p["holiday_cc"], int(new.sum()))
+        out.append(incoming_international(rng, world.pop, t[new], relatives, rng.integers(0, world.pop.n, int(new.sum())),
+                                          trunk=p["trunk"], p_answer=0.85, median=420))
     return rec.concat(out)
 
 
@@ -441,11 +434,14 @@ WANGIRI_RANGE_VARIANTS = ("random_victims", "sequential_victims")
 RANGE_DIGITS = 7  # the range is the first 7 E.164 digits
 
 
-def _plan_range(rng: np.random.Generator, prefix: str, digits: int, n: int) -> tuple[str, np.ndarray]:
-    """A 7-digit range inside ``prefix`` (followed by ``digits`` digits) and n distinct numbers in it."""
+def _plan_range(rng: np.random.Generator, prefix: str, digits: int, n: int,
+                blocks: nb.Blocks) -> tuple[str, np.ndarray]:
+    """A 7-digit range inside ``prefix`` (followed by ``digits`` digits) and n distinct numbers in it: a range
+    every number of which is in ``blocks`` (valid)."""
     rest = len(prefix) + digits - RANGE_DIGITS
-    head = prefix + "".join(map(str, rng.integers(0, 10, RANGE_DIGITS - len(prefix))))
-    head = head[:len(prefix)] + str(max(1, int(head[len(prefix)]))) + head[len(prefix) + 1:]  # no leading 0
+    heads = blocks.heads(RANGE_DIGITS, len(prefix) + digits)
+    drawn = rng.integers(0, 10, RANGE_DIGITS - len(prefix))  # the digits the first numbering drew: same streams
+    head = heads[int("".join(map(str, drawn))) % len(heads)]
     tails = rng.choice(10**rest, min(n, 10**rest), replace=False)
     return head, int(head) * 10**rest + np.sort(tails)
 
@@ -461,7 +457,8 @@ def plan_wangiri_range(world: World, count: int, rng: np.random.Generator) -> di
     subjects = []
     for i in range(count):
         prefix = str(rng.choice(nb.WANGIRI_SOURCES))
-        head, numbers = _plan_range(rng, prefix, ranges[prefix], int(rng.integers(20, 51)))
+        head, numbers = _plan_range(rng, prefix, ranges[prefix], int(rng.integers(20, 51)),
+                                    nb.HIGH_RISK_BLOCKS[prefix])
         subjects.append(dict(range=head, numbers=numbers, variant=WANGIRI_RANGE_VARIANTS[i % 2],
                              per_number=rng.integers(5, 19, len(numbers)), bursts=int(rng.integers(1, 4)),
                              trunk=int(rng.choice(nb.INTERNATIONAL_TRUNKS)), callback=float(rng.uniform(0.01, 0.04)),
@@ -483,9 +480,7 @@ def emit_wangiri_range(world: World, plan: dict, block: Block, rng: np.random.Ge
         if n == 0:
             continue
         bursts = times_between(rng, max(1, int(round(s["bursts"] * frac))), lo, block.end, NIGHT)
-        length = rng.integers(20, 91, len(bursts)) * 60
-        which = rng.integers(0, len(bursts), n)
-        t = np.sort(np.minimum(bursts[which] + (rng.random(n) * length[which]).astype(np.int64), block.end - 1))
+        t = np.sort(in_bursts(rng, bursts, n, block))
         a = np.repeat(s["numbers"], per)[:n]
         a = a[rng.permutation(n)]  # the numbers of the range take turns
         if s["variant"] == "sequential_victims":
@@ -493,22 +488,7 @@ def emit_wangiri_range(world: World, plan: dict, block: Block, rng: np.random.Ge
             victims = by_number[(first + np.arange(n)) % pop.n]
         else:
             victims = rng.choice(pop.n, n, replace=False)
-        answered = rng.random(n) < 0.03
-        ring = np.where(answered, rng.integers(1, 4, n), -1).astype(np.int32)
-        dur = answered.astype(np.int32)
-        cause = np.where(answered, 16, rng.choice(np.array([16, 19, 17], np.int16), n, p=[0.8, 0.15, 0.05]))
-        a_fmt = nb.pick_formats(rng, a)
-        out.append(rec.make(rec.IGW_IN, t, ring=ring, dur=dur, cause=cause, a=a, b=pop.msisdn[victims], a_fmt=a_fmt,
-                            b_fmt=nb.pick_formats(rng, pop.msisdn[victims]), trunk_in=s["trunk"]))
-        out.append(mtc_for(rng, pop, t, ring, dur, cause, a, victims, trunk_in=s["trunk"], a_fmt=a_fmt))
-        cb = (rng.random(n) < s["callback"]) & ~pop.abroad[victims]
-        tc = t[cb] + rng.integers(300, 10801, int(cb.sum()))
-        keep = tc < block.end
-        who, tc, back = victims[cb][keep], tc[keep], a[cb][keep]
-        if len(tc):
-            out.append(originate(world, rng, tc, pop.msisdn[who], back, -1, rng.integers(3, 11, len(tc)).astype(np.int32),
-                                 answered_durations(rng, len(tc), 240, 0.6, 60, 1800), 16, imsi=pop.imsi[who],
-                                 imei=pop.imei[who], cell=serving_cell(pop, rng, who, tc)))
+        out.append(one_ring_calls(world, rng, t, a, victims, s["trunk"], s["callback"], block))
     return rec.concat(out)
 
 
@@ -520,7 +500,8 @@ def plan_legit_foreign_pbx_range(world: World, count: int, rng: np.random.Genera
     minutes, in office hours, and customers call back like any business."""
     subjects = []
     for _ in range(count):
-        head, numbers = _plan_range(rng, "44", _COUNTRY_LEN[44], int(rng.integers(20, 41)))
+        head, numbers = _plan_range(rng, "44", _COUNTRY_LEN[44], int(rng.integers(20, 41)),
+                                    nb.CONTACT_CENTRE_BLOCKS)
         customers = _free_subscribers(world, rng, int(rng.integers(200, 600)))
         subjects.append(dict(range=head, numbers=numbers, per_number=rng.uniform(3, 12, len(numbers)),
                              customers=customers, trunk=int(rng.choice(nb.INTERNATIONAL_TRUNKS))))

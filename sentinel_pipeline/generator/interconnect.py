@@ -13,14 +13,13 @@ import numpy as np
 from sentinel_pipeline.generator import numbering as nb
 from sentinel_pipeline.generator import records as rec
 from sentinel_pipeline.generator.fraud import (
-    BUSINESS, Block, World, _legit_foreign, day_share, e164, originate, spread, times_between,
+    BUSINESS, NATIONAL_CLI_FMT, ROAMER_CLI_FMT, Block, World, _legit_foreign, borrow_own_number, concurrency_labels,
+    concurrent_bursts, day_share, e164, originate, roamer_calls_home, spread, times_between,
 )
 from sentinel_pipeline.generator.normal import (
     DIURNAL, contact_rank, incoming_international, mtc_for, offnet_contact, onnet_contact, outcome, serving_cell,
 )
 from sentinel_pipeline.generator.records import Batch
-
-_NATIONAL_CLI_FMT = np.array([nb.FMT_NATIONAL, nb.FMT_PLUS, nb.FMT_BARE], np.int8)
 
 
 def _own_contact_calls(world: World, rng: np.random.Generator, who, t: np.ndarray) -> Batch:
@@ -65,39 +64,27 @@ def plan_interconnect_spoof(world: World, count: int, rng: np.random.Generator) 
             s["cli"] = int(nb.random_offnet_mobile(rng, 1)[0])
             s["trunk"] = int(nb.offnet_trunk(rng, np.array([s["cli"]]))[0])  # the CLI's own operator's trunk
         else:
-            who = world.pick_subscribers(rng, 1)
-            if not len(who):
+            if not borrow_own_number(world, rng, s):
                 continue
-            s["who"] = int(who[0])
-            s["cli"] = int(world.pop.msisdn[who[0]])
             s["trunk"] = int(rng.choice(nb.NATIONAL_TRUNKS))
         subjects.append(s)
-    return dict(subjects=subjects, labels=[("msisdn", e164(s["cli"]), "impossible_concurrency", s["variant"])
-                                           for s in subjects])
+    return dict(subjects=subjects, labels=concurrency_labels(subjects))
 
 
 def emit_interconnect_spoof(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
     out = []
     pop = world.pop
     for s in plan["subjects"]:
-        starts = spread(rng, s["bursts"], block, DIURNAL)
-        k = rng.integers(3, 11, len(starts))
-        t = np.repeat(starts, k) + rng.integers(0, 31, int(k.sum()))
-        keep = t < block.end
-        t = t[keep]
+        starts, t, ring, dur, cause = concurrent_bursts(rng, s["bursts"], block, (3, 11), p_answer=0.92)
         n = len(t)
         if n == 0:
             continue
-        answered = rng.random(n) < 0.92
-        ring = np.where(answered, rng.integers(2, 10, n), -1).astype(np.int32)
-        dur = np.where(answered, rng.integers(120, 901, n), 0).astype(np.int32)
-        cause = np.where(answered, 16, 19).astype(np.int16)
         callee = rng.integers(0, pop.n, n)
         callee = np.where(callee == s["who"], (callee + 1) % pop.n, callee)
         # Half on the CLI's "home" interconnect, half on any other: the spoofer's transit partner varies.
         trunk = np.where(rng.random(n) < 0.5, s["trunk"], nb.NATIONAL_TRUNKS[rng.integers(0, len(nb.NATIONAL_TRUNKS), n)])
         a = np.full(n, s["cli"])
-        a_fmt = rng.choice(_NATIONAL_CLI_FMT, n, p=[0.6, 0.25, 0.15])
+        a_fmt = rng.choice(NATIONAL_CLI_FMT, n, p=[0.6, 0.25, 0.15])
         out.append(mtc_for(rng, pop, t, ring, dur, cause, a, callee, trunk_in=trunk.astype(np.int16), a_fmt=a_fmt))
         if s["who"] >= 0:  # the real owner calls people meanwhile, during 60 % of the bursts
             during = starts[rng.random(len(starts)) < 0.6]
@@ -197,16 +184,9 @@ def _roamer_calls_home(world: World, rng: np.random.Generator, who: int, t: np.n
     n = len(t)
     whos = np.full(n, who)
     onnet = rng.random(n) < 0.7
-    a = pop.msisdn[whos]
-    a_fmt = rng.choice(np.array([nb.FMT_PLUS, nb.FMT_BARE], np.int8), n)
+    a_fmt = rng.choice(ROAMER_CLI_FMT, n)
     callee = onnet_contact(pop, whos, contact_rank(rng, pop.contacts[whos].astype(np.int64)), rng.random(n) < 0.5)
-    out = [incoming_international(rng, pop, t[onnet], a[onnet], callee[onnet], trunk=trunk, a_fmt=a_fmt[onnet])]
-    m = ~onnet
-    b = offnet_contact(pop, whos[m], contact_rank(rng, np.full(int(m.sum()), 12)))
-    ring, dur, cause = outcome(rng, int(m.sum()))
-    out.append(rec.make(rec.IGW_IN, t[m], ring=ring, dur=dur, cause=cause, a=a[m], b=b, a_fmt=a_fmt[m],
-                        b_fmt=nb.pick_formats(rng, b), trunk_in=trunk, trunk_out=nb.offnet_trunk(rng, b)))
-    return rec.concat(out)
+    return roamer_calls_home(world, rng, who, t, onnet, callee, a_fmt, trunk)
 
 
 def emit_legit_roaming_trunk(world: World, plan: dict, block: Block, rng: np.random.Generator) -> Batch:
@@ -258,7 +238,7 @@ def emit_cli_masking_borrowed(world: World, plan: dict, block: Block, rng: np.ra
         own = rng.random(n) < 0.75
         who = rng.choice(tr["pool"], n)
         a = np.where(own, pop.msisdn[who], nb.random_offnet_mobile(rng, n))
-        a_fmt = rng.choice(_NATIONAL_CLI_FMT, n, p=[0.5, 0.35, 0.15])
+        a_fmt = rng.choice(NATIONAL_CLI_FMT, n, p=[0.5, 0.35, 0.15])
         callee = rng.integers(0, pop.n, n)
         callee = np.where(own & (callee == who), (callee + 1) % pop.n, callee)
         out.append(incoming_international(rng, pop, t, a, callee, trunk=tr["trunk"], a_fmt=a_fmt))
