@@ -16,6 +16,7 @@ from resources import SentinelResource
 from sentinel_pipeline import reference
 
 DESCRIPTIONS = {
+    "roaming.csv": "roaming.csv (optional): own subscribers abroad and when (msisdn, from, to)",
     "trunks.csv": "trunks.csv: trunk_id, kind (international/national/access), partner",
     "number_ranges.csv": "number_ranges.csv: the home numbering plan (prefix, kind, operator, allocated)",
     "high_risk_destinations.csv": "high_risk_destinations.csv: international premium / IRSF / Wangiri ranges",
@@ -29,7 +30,7 @@ def _reference_asset(file_name: str) -> dg.SourceAsset:
     def _observe(sentinel: SentinelResource) -> dg.DataVersion:
         settings = sentinel.settings()
         reference.load(settings.reference_dir)  # raises ReferenceError naming file and line
-        return dg.DataVersion(reference.file_versions(settings.reference_dir)[file_name])
+        return dg.DataVersion(reference.file_versions(settings.reference_dir).get(file_name, "absent"))
 
     return _observe
 

@@ -12,6 +12,8 @@ Per detector:
 - **precision** = its alerts on a subject labelled with one of its fraud types / all its alerts. An alert
   on a handset (``imei``) also counts as correct when a SIM its evidence lists (``msisdns``) is labelled
   with one of the detector's fraud types: the handset is that SIM box's module.
+  An ``impossible_concurrency`` alert counts as correct when a trunk at its peak is labelled
+  ``cli_masking`` or ``invalid_cli``: a masking carrier borrowed the number while its owner was in a call.
   Alerts on other subjects are split into ``other_fraud`` (labelled with a fraud type the detector is not
   meant for), ``lookalike`` (labelled ``legit_*``) and ``unlabelled``.
 
@@ -31,6 +33,9 @@ import psycopg
 from sentinel_pipeline.detectors import NAMES as DETECTORS
 from sentinel_pipeline.detectors import REGISTRY
 from sentinel_pipeline.errors import SentinelError
+
+# Trunks of these fraud types present CLIs that are not theirs.
+SPOOFING_TRUNKS = ("cli_masking", "invalid_cli")
 
 # fraud type -> the detectors meant to catch it
 FRAUD_DETECTORS: dict[str, tuple[str, ...]] = {
@@ -60,6 +65,8 @@ class Evaluation:
     detectors: list[DetectorScore]
     overall: dict
     lookalikes: dict[str, dict]
+    # per (fraud_type, variant): subjects, and caught by one of its detectors (or, for look-alikes, alerted)
+    variants: list[dict] = field(default_factory=list)
 
 
 def read_labels(path: Path) -> dict[tuple[str, str], str]:
@@ -79,6 +86,12 @@ def read_labels(path: Path) -> dict[tuple[str, str], str]:
     return labels
 
 
+def read_variants(path: Path) -> dict[tuple[str, str], str]:
+    """The ``variant`` column of labels.csv (how a subject commits or imitates the fraud), where there is one."""
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        return {(r["subject_type"], r["subject"]): r["variant"] for r in csv.DictReader(fh) if r.get("variant")}
+
+
 def read_alerts(conn: psycopg.Connection) -> list[tuple[str, str, str, dict]]:
     return conn.execute(
         "select detector, subject_type, subject, evidence from sentinel.alerts order by detector, subject"
@@ -89,7 +102,8 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def evaluate(labels: dict[tuple[str, str], str], alerts: list[tuple[str, str, str, dict]]) -> Evaluation:
+def evaluate(labels: dict[tuple[str, str], str], alerts: list[tuple[str, str, str, dict]],
+             variants: dict[tuple[str, str], str] | None = None) -> Evaluation:
     names = list(DETECTORS) + sorted({a[0] for a in alerts} - set(DETECTORS))
     scores = {d: DetectorScore(d) for d in names}
     alerted: dict[str, set[tuple[str, str]]] = {d: set() for d in names}
@@ -106,6 +120,10 @@ def evaluate(labels: dict[tuple[str, str], str], alerts: list[tuple[str, str, st
                 if sim_label and detector in FRAUD_DETECTORS.get(sim_label, ()):
                     label = sim_label
                     break
+        if label is None and detector == "impossible_concurrency":
+            # a number a masking (or invalid-CLI) trunk presented while it was in other calls: spoofed
+            if any(labels.get(("trunk", t)) in SPOOFING_TRUNKS for t in (evidence or {}).get("trunks_at_peak") or []):
+                label = "impossible_concurrency"
         if label and detector in FRAUD_DETECTORS.get(label, ()):
             s.correct += 1
         elif label in FRAUD_DETECTORS:
@@ -152,7 +170,18 @@ def evaluate(labels: dict[tuple[str, str], str], alerts: list[tuple[str, str, st
             "by_detector": {d: sum(1 for k in subjects if k in alerted[d]) for d in names
                             if any(k in alerted[d] for k in subjects)},
         }
-    return Evaluation([scores[d] for d in names], overall, lookalikes)
+    by_variant: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key, label in labels.items():
+        by_variant.setdefault((label, (variants or {}).get(key, "")), []).append(key)
+    variant_rows = []
+    for (label, variant), keys in sorted(by_variant.items()):
+        if label in FRAUD_DETECTORS:
+            hit = [k for k in keys if any(k in alerted[d] for d in FRAUD_DETECTORS[label])]
+        else:
+            hit = [k for k in keys if k in any_alert]
+        variant_rows.append({"fraud_type": label, "variant": variant, "subjects": len(keys),
+                             "caught" if label in FRAUD_DETECTORS else "alerted": len(hit)})
+    return Evaluation([scores[d] for d in names], overall, lookalikes, variant_rows)
 
 
 def _fmt(value: float | None) -> str:
@@ -179,6 +208,13 @@ def render(ev: Evaluation) -> str:
     for legit_type, facts in ev.lookalikes.items():
         by = ", ".join(f"{d} {n}" for d, n in facts["by_detector"].items()) or "none"
         lines.append(f"  {legit_type:<28} {facts['alerted']} of {facts['subjects']} alerted ({by})")
+    if any(v["variant"] for v in ev.variants):
+        lines.append("")
+        lines.append("by variant (fraud: caught by one of its detectors; look-alike: alerted by any):")
+        for v in ev.variants:
+            n = v.get("caught", v.get("alerted"))
+            what = "caught" if "caught" in v else "alerted"
+            lines.append(f"  {v['fraud_type']:<28} {v['variant']:<26} {n} of {v['subjects']} {what}")
     for s in ev.detectors:
         for title, items in (("missed", s.missed), ("false alerts", s.false_alerts)):
             if items:
@@ -190,6 +226,6 @@ def render(ev: Evaluation) -> str:
 def to_json(ev: Evaluation) -> str:
     return json.dumps(
         {"detectors": {s.detector: asdict(s) for s in ev.detectors}, "overall": ev.overall,
-         "lookalikes": ev.lookalikes, "mapping": FRAUD_DETECTORS},
+         "lookalikes": ev.lookalikes, "variants": ev.variants, "mapping": FRAUD_DETECTORS},
         indent=2,
     )

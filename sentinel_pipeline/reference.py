@@ -9,6 +9,9 @@ code 234). Every file is CSV with a header row:
   ``true``/``false``.
 - ``high_risk_destinations.csv``: ``prefix,reason``: international premium / IRSF / Wangiri ranges.
 - ``whitelist.csv``: ``subject_type,subject,reason``: subjects that never produce a detection.
+- ``roaming.csv`` (optional): ``msisdn,from,to``: own subscribers abroad, from the operator's roaming
+  status feed (HLR/HSS), ISO-8601 times, ``to`` exclusive and empty while still abroad. Their national
+  CLIs arriving from abroad in those periods are expected, not masking.
 
 A missing or malformed file raises ``ReferenceError`` naming the file and the line. Each file's SHA-256
 is its data version (``file_versions``): the Dagster reference assets report it, and detectors record it
@@ -20,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sentinel_pipeline import schema
@@ -29,7 +33,10 @@ TRUNK_KINDS = ("international", "national", "access")
 RANGE_KINDS = ("mobile", "fixed", "premium", "special")
 
 # file name -> required columns, in order
+# A missing optional file is as good as an empty one.
+OPTIONAL = ("roaming.csv",)
 FILES = {
+    "roaming.csv": ("msisdn", "from", "to"),
     "trunks.csv": ("trunk_id", "kind", "partner"),
     "number_ranges.csv": ("prefix", "kind", "operator", "allocated"),
     "high_risk_destinations.csv": ("prefix", "reason"),
@@ -63,12 +70,20 @@ class HighRiskPrefix:
 
 
 @dataclass(frozen=True)
+class RoamingPeriod:
+    msisdn: str
+    start: datetime
+    end: datetime | None  # exclusive; None: still abroad
+
+
+@dataclass(frozen=True)
 class ReferenceData:
     trunks: list[Trunk] = field(default_factory=list)
     number_ranges: list[NumberRange] = field(default_factory=list)
     high_risk: list[HighRiskPrefix] = field(default_factory=list)
     whitelist: set[tuple[str, str]] = field(default_factory=set)
     versions: dict[str, str] = field(default_factory=dict)
+    roaming: list[RoamingPeriod] = field(default_factory=list)
 
     def is_whitelisted(self, subject_type: str, subject: str) -> bool:
         return (subject_type, subject) in self.whitelist
@@ -87,6 +102,8 @@ def file_versions(directory: Path) -> dict[str, str]:
 def _rows(directory: Path, name: str) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row of ``name``, with the header checked."""
     path = Path(directory) / name
+    if name in OPTIONAL and not path.is_file():
+        return []
     if not path.is_file():
         raise ReferenceError(f"{path}: reference file is missing (SENTINEL_REFERENCE_DIR={directory})")
     try:
@@ -173,7 +190,28 @@ def load(directory: Path) -> ReferenceData:
             raise ReferenceError(f"{path}:{line}: msisdn {subject!r} must be E.164 with a leading + (e.g. +2348031234567)")
         whitelist.add((kind, subject))
 
-    return ReferenceData(trunks, ranges, high_risk, whitelist, file_versions(directory))
+    roaming = []
+    path = directory / "roaming.csv"
+    for line, row in _rows(directory, "roaming.csv"):
+        msisdn = row["msisdn"]
+        if not (msisdn.startswith("+") and msisdn[1:].isdigit()):
+            raise ReferenceError(f"{path}:{line}: msisdn {msisdn!r} must be E.164 with a leading + (e.g. +2348031234567)")
+        start, end = _time(path, line, row["from"]), _time(path, line, row["to"]) if row["to"] else None
+        if end is not None and end <= start:
+            raise ReferenceError(f"{path}:{line}: to ({row['to']}) is not after from ({row['from']})")
+        roaming.append(RoamingPeriod(msisdn, start, end))
+
+    return ReferenceData(trunks, ranges, high_risk, whitelist, file_versions(directory), roaming)
+
+
+def _time(path: Path, line: int, value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ReferenceError(f"{path}:{line}: {value!r} is not an ISO-8601 time") from None
+    if parsed.tzinfo is None:
+        raise ReferenceError(f"{path}:{line}: {value!r} has no offset (e.g. 2026-11-26T10:00:00+00:00)")
+    return parsed
 
 
 def register_duckdb(con, ref: ReferenceData) -> None:
@@ -184,6 +222,7 @@ def register_duckdb(con, ref: ReferenceData) -> None:
     )
     con.execute("create or replace temp table ref_high_risk (prefix varchar, reason varchar)")
     con.execute("create or replace temp table ref_whitelist (subject_type varchar, subject varchar)")
+    con.execute("create or replace temp table ref_roaming (msisdn varchar, roaming_from timestamptz, roaming_to timestamptz)")
     if ref.trunks:
         con.executemany("insert into ref_trunks values (?, ?, ?)", [(t.trunk_id, t.kind, t.partner) for t in ref.trunks])
     if ref.number_ranges:
@@ -195,3 +234,5 @@ def register_duckdb(con, ref: ReferenceData) -> None:
         con.executemany("insert into ref_high_risk values (?, ?)", [(h.prefix, h.reason) for h in ref.high_risk])
     if ref.whitelist:
         con.executemany("insert into ref_whitelist values (?, ?)", sorted(ref.whitelist))
+    if ref.roaming:
+        con.executemany("insert into ref_roaming values (?, ?, ?)", [(r.msisdn, r.start, r.end) for r in ref.roaming])

@@ -34,6 +34,7 @@ class Cdrs:
 
     def __init__(self):
         self.rows = []
+        self.roaming = []  # (msisdn, from, to): the operator's roaming feed (reference/roaming.csv)
 
     def add(self, a, b, *, at=HOUR + timedelta(minutes=5), duration=60, record_type="MOC", trunk_in=None,
             trunk_out=None, imsi=None, imei=None, cell=None, answered=None):
@@ -48,6 +49,8 @@ class Cdrs:
         con = duckdb.connect()
         con.execute("set TimeZone = 'UTC'")
         reference.register_duckdb(con, reference.load(PROJECT_ROOT / "reference"))
+        if self.roaming:
+            con.executemany("insert into ref_roaming values (?, ?, ?)", self.roaming)
         con.execute(
             "create table src (record_id varchar, seizure_time timestamptz, answer_time timestamptz, "
             "duration_s integer, a_number_raw varchar, b_number_raw varchar, record_type varchar, "
@@ -213,6 +216,63 @@ def test_cli_masking_only_counts_valid_allocated_numbers_on_international_trunks
     assert "INT_PAR01" in masked(masking(20, trunk="INT_PAR01", record_type="TRANSIT"))
 
 
+def roamers_calling_home(c: Cdrs, n: int, calls_each: int = 2, trunk="INT_LON01", at=HOUR) -> list[str]:
+    """``n`` own subscribers abroad calling home over ``trunk`` (none of them makes a call at home)."""
+    clis = [mobile(300 + i) for i in range(n)]
+    for k in range(calls_each):
+        for i, cli in enumerate(clis):
+            c.add(cli, mobile(600 + i), at=at + timedelta(minutes=k * 20 + i % 20), record_type="IGW_IN",
+                  trunk_in=trunk)
+    return clis
+
+
+def partner_traffic(c: Cdrs, calls: int, trunk="INT_LON01", at=HOUR) -> None:
+    for i in range(calls):
+        c.add(f"+4420795{i % 10000:05d}", mobile(1000 + i % 500), at=at + timedelta(seconds=i % 3000),
+              record_type="IGW_IN", trunk_in=trunk)
+
+
+def test_cli_masking_a_partner_carrying_roamers_is_not_masking():
+    c = Cdrs()
+    partner_traffic(c, 1500)
+    roamers_calling_home(c, 15)  # 30 national CLIs of 1530 calls: 2 %
+    assert masked(c) == {}
+
+
+def test_cli_masking_borrowed_numbers_whose_owners_are_at_home():
+    c = Cdrs()
+    partner_traffic(c, 1500)
+    clis = roamers_calling_home(c, 15)  # the same 2 % share, but these owners are at home, calling
+    for i, cli in enumerate(clis[:4]):
+        c.add(cli, mobile(800 + i), at=HOUR + timedelta(minutes=40), imsi=f"62130000000{i:04d}",
+              imei=f"3580000000{i:05d}", cell="621-30-1-1")
+    row = masked(c)["INT_LON01"]
+    assert row["metrics"]["clis_owner_at_home"] == 4
+    assert row["metrics"]["conditions"]["owners_at_home"]["tripped"]
+    assert not row["metrics"]["conditions"]["share_above_baseline"]["tripped"]
+    assert masked(c, min_clis_owner_at_home=5) == {}
+
+
+def test_cli_masking_share_against_the_trunks_own_baseline():
+    c = Cdrs()
+    partner_traffic(c, 200)
+    roamers_calling_home(c, 15)  # 30 of 230: 13 %, a jump from a quiet week
+    for day in range(1, 4):
+        partner_traffic(c, 200, at=HOUR - timedelta(days=day, hours=2))
+    assert masked(c)["INT_LON01"]["metrics"]["baseline_share"] == 0.0
+    # A trunk that always carries that share of roamers is judged against itself.
+    for day in range(1, 4):
+        roamers_calling_home(c, 15, at=HOUR - timedelta(days=day, hours=2))
+    assert masked(c) == {}
+
+
+def test_cli_masking_subscribers_the_roaming_feed_has_abroad_are_not_counted():
+    c = masking(20)
+    assert "INT_LON01" in masked(c)
+    c.roaming = [(e164(mobile(i)), HOUR - timedelta(days=2), None) for i in range(20)]
+    assert masked(c) == {}
+
+
 # --------------------------------------------------------------------------------------- invalid_cli
 BAD = ("+234819{:07d}", "0803ABC{:04d}", "0803{:03d}", "+2340{:09d}", "08031{:09d}")
 
@@ -247,7 +307,7 @@ def test_invalid_cli_withheld_and_valid_numbers_are_not_invalid():
     for i in range(20):
         c.add("anonymous" if i % 2 else "Private", mobile(i), record_type="IGW_IN", trunk_in="INT_AMS01")
         c.add(mobile(i), mobile(100 + i), record_type="MTC", trunk_in="NAT_PMB01")
-        c.add(f"+2341{1000000 + i:07d}", mobile(200 + i), record_type="IGW_IN", trunk_in="INT_AMS01")  # fixed line
+        c.add(f"+234201{1000000 + i:07d}", mobile(200 + i), record_type="IGW_IN", trunk_in="INT_AMS01")  # fixed line
     assert invalids(c) == {}
 
 
@@ -310,6 +370,37 @@ def test_impossible_concurrency_counts_a_call_started_three_hours_before():
     row = concurrency(c)["+233540981386"]
     assert row["metrics"]["peak_concurrent_calls"] == 3
     assert row["window_start"] == HOUR - timedelta(hours=3)
+
+
+def test_impossible_concurrency_counts_interconnect_terminating_legs():
+    # A spoofed CLI on calls from another network: the switch writes only the MTC leg, with the
+    # interconnect trunk and the callee's handset.
+    c = Cdrs()
+    for i in range(3):
+        c.add("08031360000", mobile(i), at=HOUR + timedelta(minutes=5, seconds=10 * i), duration=300,
+              record_type="MTC", trunk_in="NAT_PMB01", imsi=f"62130000000{i:04d}", imei=f"35800000001{i:04d}")
+    row = concurrency(c)["+2348031360000"]
+    assert row["metrics"]["peak_concurrent_calls"] == 3 and row["metrics"]["lines_at_peak"] == 3
+    assert row["metrics"]["legs_at_peak"] == {"MTC_interconnect": 3}
+    assert row["metrics"]["distinct_imeis_at_peak"] == 0  # the MTC's handset is the callee's
+
+
+def test_impossible_concurrency_counts_a_call_once_whatever_its_legs():
+    # Two calls at once to own subscribers (MOC + MTC each) and one from abroad (IGW_IN + MTC): the
+    # number is in two calls at a time, not four.
+    c = Cdrs()
+    for i in range(2):
+        at = HOUR + timedelta(minutes=5, seconds=10 * i)
+        c.add("08031360001", mobile(i), at=at, duration=300, imsi="621300000000001", imei="358000000000011")
+        c.add("08031360001", mobile(i), at=at, duration=300, record_type="MTC", imsi=f"62130000000{i:04d}")
+    assert concurrency(c) == {}
+    c = Cdrs()
+    for record_type, trunk in (("IGW_IN", "INT_LON01"), ("MTC", "INT_LON01"), ("IGW_IN", "INT_LON01")):
+        c.add("+233540981386", mobile(1), at=HOUR + timedelta(minutes=5), duration=300, record_type=record_type,
+              trunk_in=trunk)
+    c.add("+233540981386", mobile(2), at=HOUR + timedelta(minutes=6), duration=300, record_type="IGW_IN",
+          trunk_in="INT_LON01")
+    assert concurrency(c) == {}  # the repeated IGW_IN record and the MTC are the same call
 
 
 def test_impossible_concurrency_ignores_access_trunks_and_unanswered_calls():

@@ -41,7 +41,7 @@ def test_whitelisted_wangiri_number_is_not_detected(settings, conn, tmp_path):
     found = detections(conn, "wangiri")
     assert set(found) == {"+37342315510"}
     assert set(found["+37342315510"]["reference_versions"]) == {
-        "trunks.csv", "number_ranges.csv", "high_risk_destinations.csv", "whitelist.csv"
+        "trunks.csv", "number_ranges.csv", "high_risk_destinations.csv", "whitelist.csv", "roaming.csv"
     }
     store.refresh_alerts(conn, "wangiri", [HOUR])
     alerted = conn.execute("select subject from sentinel.alerts").fetchall()

@@ -33,10 +33,6 @@ TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "vo
          "uan", "voicemail")
 WITHHELD = r"(?i)^(anonymous|private|restricted|unknown|unavailable|withheld)$"
 HOME_DIGITS = 13  # 234 + a 10-digit national number: the length of every home number of the demo plan
-# Lagos's 8-digit fixed numbers before the move to 0201...: still listed as allocated in
-# reference/number_ranges.csv (tests/test_detectors.py presents +2341... as a valid fixed line); phonenumbers
-# calls them invalid and the generator draws none.
-LEGACY_RANGES = {"2341"}
 
 
 # ------------------------------------------------------------------------ the metadata's patterns
@@ -224,13 +220,11 @@ def _range_of(digits: str, ranges) -> tuple[str | None, bool]:
 
 
 def test_number_ranges_agree_with_phonenumbers():
-    """Allocated ranges hold only valid numbers of the plan's length, unallocated ones none, with the one
-    documented exception each way (234819[01], LEGACY_RANGES)."""
+    """Allocated ranges hold only valid numbers of the plan's length, unallocated ones none, with one
+    documented exception (234819[01])."""
     for prefix, (kind, allocated) in _ranges().items():
         free = HOME_DIGITS - len(prefix)
-        if prefix in LEGACY_RANGES:
-            assert allocated and never_valid(prefix, free - 2)  # 8-digit national numbers, not valid
-        elif allocated:
+        if allocated:
             assert all_valid(prefix, free), prefix
         elif prefix == "234819":
             assert all(never_valid(f"234819{d}", free - 1) for d in "23456789")

@@ -30,7 +30,7 @@ INVALID_CLASSES = ("malformed", "unallocated", "wrong_length")
 class InvalidCliParams(DetectorParams):
     min_invalid_calls: int = 10
     min_distinct_invalid_clis: int = 5
-    national_number_lengths: str = "mobile=10,fixed=8"
+    national_number_lengths: str = "mobile=10,fixed=10"
     lookback_hours: ClassVar[int] = 23
 
 
@@ -40,7 +40,7 @@ def detect_sql(p: InvalidCliParams, settings: Settings) -> str:
     entered = ("c.trunk_in is not null and (c.record_type <> 'MTC'"
                " or c.trunk_in in (select trunk_id from ref_trunks where kind = 'national'))")
     return trunk_cli_detection(
-        entered, kind="invalid", flagged=f"k.cli_class in ({', '.join(map(literal, INVALID_CLASSES))})", distinct_cli="a_number_raw",
+        entered, kind="invalid", flagged=f"a.cli_class in ({', '.join(map(literal, INVALID_CLASSES))})", distinct_cli="a_number_raw",
         lookback_hours=p.lookback_hours, settings=settings, nsn_lengths=parse_lengths(p.national_number_lengths),
         severity=[("invalid_cli_calls >= 100 or invalid_cli_share >= 0.1", "CRITICAL"),
                   ("invalid_cli_calls >= 50", "HIGH"), ("invalid_cli_calls >= 20", "MEDIUM")],

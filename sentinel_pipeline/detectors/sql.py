@@ -146,49 +146,73 @@ left join (
 """
 
 
-def trunk_cli_detection(calls: str, *, kind: str, flagged: str, distinct_cli: str, lookback_hours: int,
-                        settings: Settings, nsn_lengths: dict[str, int], severity: list[tuple[str, str]],
-                        score: str, rule: list[Condition], by_reason: tuple[str, ...] = ()) -> str:
-    """A per-trunk CLI detector: of the calls selected by the SQL condition ``calls`` (over ``cdrs c``),
-    per partition hour and trunk (``trunk_in``), the share whose CLI class (``cli_class_sql``) satisfies
-    ``flagged`` — a condition on ``k.cli_class``.
+def trunk_cli_ctes(calls: str, *, kind: str, flagged: str, distinct_cli: str, lookback_hours: int,
+                   settings: Settings, nsn_lengths: dict[str, int], call_flags: dict[str, str] | None = None,
+                   flagged_counts: dict[str, str] | None = None, by_reason: tuple[str, ...] = (),
+                   before: str = "") -> str:
+    """The CTEs of a per-trunk CLI detector, ending with ``shares``: per partition hour and trunk
+    (``trunk_in``), of the calls selected by the SQL condition ``calls`` (over ``cdrs c``) in the hour and
+    the ``lookback_hours`` before it, those whose CLI satisfies ``flagged`` (a condition on ``a.cli_class``,
+    the class from ``cli_class_sql``, and on the ``call_flags``).
 
-    The source of the output has the columns ``calls``, ``<kind>_cli_calls``, ``distinct_<kind>_clis``
-    (distinct by ``distinct_cli``: ``a_number`` or ``a_number_raw``), ``<kind>_cli_share``,
-    ``example_clis`` (five raw CLIs) and, with ``by_reason``, a count per CLI class. A trunk is reported
-    only when a flagged call fell in the partition hour itself.
+    - ``entered``: every selected call once, with ``call_flags`` (name -> SQL over ``c``), and
+      ``classified``: each distinct CLI's class (both cover every hour the session holds);
+    - ``shares``: ``calls``, ``<kind>_cli_calls``, ``distinct_<kind>_clis`` (distinct by ``distinct_cli``:
+      ``a_number`` or ``a_number_raw``), ``<kind>_cli_share``, ``example_clis`` (five raw CLIs),
+      ``active_in_hour`` (a flagged call fell in the partition hour), the ``flagged_counts`` (name ->
+      an aggregate where ``{flagged}`` stands for the condition) and, with ``by_reason``, a count per class.
+
+    ``before`` holds CTEs the flags use (ending with a comma).
     """
+    flags = "".join(f",\n           {expr} as {name}" for name, expr in (call_flags or {}).items())
     flagged_calls, distinct, share = f"{kind}_cli_calls", f"distinct_{kind}_clis", f"{kind}_cli_share"
-    reasons = "".join(f"        count(*) filter (where k.cli_class = {literal(r)}) as {r},\n" for r in by_reason)
-    evidence = ("calls", flagged_calls, distinct, share) + (("by_reason",) if by_reason else ()) + ("example_clis",)
+    extra = "".join(f"        count(*) filter (where a.cli_class = {literal(r)}) as {r},\n" for r in by_reason)
+    extra += "".join(f"        {agg.format(flagged=flagged)} as {name},\n" for name, agg in (flagged_counts or {}).items())
     by_reason_json = ", ".join(f"{literal(r)}, {r}" for r in by_reason)
     return f"""
-with calls as (
-    select t.hour as partition_hour, coalesce(c.trunk_in, '(none)') as trunk, c.a_number, c.a_number_raw,
-           c.a_valid, c.seizure_time, c.hour = t.hour as in_hour
-    from cdrs c join targets t on {in_lookback(lookback_hours)}
+with {before}
+entered as (
+    select c.hour, coalesce(c.trunk_in, '(none)') as trunk, c.a_number, c.a_number_raw, c.a_valid,
+           c.seizure_time{flags}
+    from cdrs c
     where {calls}
 ),
-clis as (select distinct a_number, a_number_raw, a_valid from calls),
+clis as (select distinct a_number, a_number_raw, a_valid from entered),
 classified as ({cli_class_sql("clis", settings.country_code, nsn_lengths)}),
+calls as (
+    -- the calls of each target hour's window, with their CLI's class
+    select t.hour as partition_hour, e.*, k.cli_class, e.hour = t.hour as in_hour
+    from entered e join classified k using (a_number, a_number_raw) join targets t on {in_lookback(lookback_hours, "e")}
+),
 trunks as (
     select a.partition_hour, a.trunk,
         count(*) as calls,
         count(*) filter (where {flagged}) as {flagged_calls},
         count(distinct a.{distinct_cli}) filter (where {flagged}) as {distinct},
-{reasons}        bool_or(a.in_hour and {flagged}) as active_in_hour,
+{extra}        bool_or(a.in_hour and {flagged}) as active_in_hour,
         min(a.seizure_time) filter (where {flagged}) as first_seen,
         max(a.seizure_time) filter (where {flagged}) as last_seen,
         (list(distinct a.a_number_raw order by a.a_number_raw) filter (where {flagged}))[1:5] as example_clis
-    from calls a join classified k using (a_number, a_number_raw)
+    from calls a
     group by all
 ),
 shares as (
     select *, round({flagged_calls} / calls, 4) as {share}{f", json_object({by_reason_json}) as by_reason" if by_reason else ""}
     from trunks
-)
-""" + detection_rows(subject_type="trunk", subject="trunk", lookback_hours=lookback_hours, severity=severity,
-                     score=score, evidence=evidence, source="shares", rule=rule, where="active_in_hour")
+)"""
+
+
+def trunk_cli_detection(calls: str, *, kind: str, flagged: str, distinct_cli: str, lookback_hours: int,
+                        settings: Settings, nsn_lengths: dict[str, int], severity: list[tuple[str, str]],
+                        score: str, rule: list[Condition], by_reason: tuple[str, ...] = ()) -> str:
+    """A whole per-trunk CLI detector over ``trunk_cli_ctes``: the trunks whose flagged calls (one of them
+    in the partition hour itself) meet the ``rule``."""
+    evidence = (("calls", f"{kind}_cli_calls", f"distinct_{kind}_clis", f"{kind}_cli_share")
+                + (("by_reason",) if by_reason else ()) + ("example_clis",))
+    return trunk_cli_ctes(calls, kind=kind, flagged=flagged, distinct_cli=distinct_cli, lookback_hours=lookback_hours,
+                          settings=settings, nsn_lengths=nsn_lengths, by_reason=by_reason) + detection_rows(
+        subject_type="trunk", subject="trunk", lookback_hours=lookback_hours, severity=severity, score=score,
+        evidence=evidence, source="shares", rule=rule, where="active_in_hour")
 
 
 def high_risk_sql(numbers: str, column: str) -> str:
