@@ -34,7 +34,8 @@ def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> d
         report_row_counts(context, registry.raw_row_counts(conn, hours))
     context.log.info(
         f"{summary.hours_written}/{summary.hours} hours rebuilt from {summary.files} files: "
-        f"{summary.accepted} accepted, {summary.rejected} rejected, {summary.duplicates} duplicates"
+        f"{summary.accepted} accepted, {summary.rejected} rejected, {summary.duplicates} duplicates; "
+        + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in summary.stages.items())
     )
     reasons = "\n".join(f"| {reason} | {n} |" for reason, n in summary.reject_reasons.items())
     return dg.MaterializeResult(
@@ -55,6 +56,7 @@ def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> d
                 if quarantined else "none waiting to be fixed"
             ),
             "seconds": round(summary.seconds, 2),
+            "seconds_by_step": dg.MetadataValue.json({k: round(v, 2) for k, v in summary.stages.items()}),
             "rows_per_second": round(summary.rows_read / summary.seconds) if summary.seconds else 0,
             "reject_reasons": dg.MetadataValue.md(
                 "| reason | rows |\n|---|---|\n" + reasons if reasons else "no rejected rows"

@@ -16,14 +16,17 @@ from sentinel_pipeline.settings import Settings
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB bounded by the configured memory limit, spilling under SENTINEL_HOME.
+    """An in-memory DuckDB bounded by the configured memory limit (DuckDB's default, 80 % of the machine's
+    memory, when none is), spilling under SENTINEL_HOME.
 
     Use it as a context manager (``with duck.connect(settings) as con:``) so that it is closed on every
     path, errors included. Times without an offset are read in the source time zone.
     """
     spill = settings.home / "duckdb_tmp"
     spill.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": settings.duckdb_memory_limit, "temp_directory": str(spill)}
+    config = {"temp_directory": str(spill)}
+    if settings.duckdb_memory_limit:
+        config["memory_limit"] = settings.duckdb_memory_limit
     if settings.duckdb_threads:
         config["threads"] = settings.duckdb_threads
     con = duckdb.connect(config=config)

@@ -40,31 +40,38 @@ def _frame(w: int) -> str:
     return f"partition by caller_key order by hour range between interval {w - 1} hours preceding and current row"
 
 
-def _window(w: int) -> str:
-    if w == 1:
-        columns = [f"{m} as {m}_1h" for m in ADDITIVE] + ["first_call as first_call_1h", "last_call as last_call_1h"]
-    else:
-        columns = [f"sum({m}) over past as {m}_{w}h" for m in ADDITIVE] + [
-            f"min(first_call) over past as first_call_{w}h",
-            f"last_call as last_call_{w}h",
-        ]
+def _windows_cte(windows: tuple[int, ...]) -> str:
+    """Every additive feature over every window, in one pass over ``activity``: a 1-hour window is the
+    hour's own row, a longer one a sum over a frame of hours."""
+    columns = []
+    for w in windows:
+        if w == 1:
+            columns += [f"{m} as {m}_1h" for m in ADDITIVE] + ["first_call as first_call_1h", "last_call as last_call_1h"]
+        else:
+            columns += [f"sum({m}) over past_{w}h as {m}_{w}h" for m in ADDITIVE] + [
+                f"min(first_call) over past_{w}h as first_call_{w}h",
+                f"last_call as last_call_{w}h",
+            ]
+    frames = [f"past_{w}h as ({_frame(w)})" for w in windows if w > 1]
     separator = ",\n        "
-    return f"""window_{w}h as (
+    return f"""windows as (
     select caller_key, hour,
         {separator.join(columns)}
-    from activity{"" if w == 1 else f"{chr(10)}    window past as ({_frame(w)})"}
+    from activity{"" if not frames else f"{chr(10)}    window {', '.join(frames)}"}
 )"""
 
 
-def _distinct_window(name: str, w: int) -> str:
-    # DuckDB's count(distinct) is slow; counting already-distinct rows gives the same number faster.
-    if w == 1:
-        return f"""{name}_1h as (
-    select caller_key, hour, count(*) as {name}_1h from {name}_by_hour group by all
-)"""
-    return f"""{name}_{w}h as (
-    select caller_key, hour, any_value(n) as {name}_{w}h
-    from (select caller_key, hour, count(distinct value) over ({_frame(w)}) as n from {name}_by_hour)
+def _distinct_cte(name: str, windows: tuple[int, ...]) -> str:
+    """One distinct count over every window, from the hour's distinct values (``{name}_by_hour``): a
+    1-hour window counts the hour's rows; a longer one counts distinct values over a frame of hours (each
+    row of the hour carries the same count). DuckDB's count(distinct) is slow; counting
+    already-distinct rows gives the same number faster."""
+    counts = [f"count(*) as {name}_1h" if w == 1 else f"any_value(n_{w}h) as {name}_{w}h" for w in windows]
+    frames = [f"count(distinct value) over ({_frame(w)}) as n_{w}h" for w in windows if w > 1]
+    source = f"{name}_by_hour" if not frames else f"(select caller_key, hour, {', '.join(frames)} from {name}_by_hour)"
+    return f"""{name}_windows as (
+    select caller_key, hour, {", ".join(counts)}
+    from {source}
     group by all
 )"""
 
@@ -88,14 +95,14 @@ def features_sql(raw: str, hours: list[datetime], settings: Settings, chunk: tup
     hour = duck.hour_sql("seizure_time", settings)
 
     in_chunk = f"% {chunk[1]} = {chunk[0]}"
-    ctes = [_window(w) for w in windows] + [_distinct_window(n, w) for w in windows for n in DISTINCT]
+    ctes = [_windows_cte(windows)] + [_distinct_cte(n, windows) for n in DISTINCT]
     by_hour = [
         f"{name}_by_hour as (\n    select distinct caller_key, hour, hash({column}) as value\n"
         f"    from made where {column} is not null\n)"
         for name, column in DISTINCT.items()
     ]
-    joins = [f"join window_{w}h using (caller_key, hour)" for w in windows]
-    joins += [f"left join {name}_{w}h using (caller_key, hour)" for w in windows for name in DISTINCT]
+    joins = ["join windows using (caller_key, hour)"]
+    joins += [f"left join {name}_windows using (caller_key, hour)" for name in DISTINCT]
     derived = []
     for w in windows:
         derived += [
@@ -175,26 +182,22 @@ def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSum
         else:  # nothing ingested in the window yet: the same columns, no rows
             con.execute(f"create temp table no_raw ({schema.ddl(schema.RAW_CDR_COLUMNS)})")
             raw = "no_raw"
-        chunks = _chunks_for(con, raw, settings)
+        chunks = _chunks_for(con, raw)
         for i in range(chunks):
             sql = features_sql(raw, hours, settings, (i, chunks))
             con.execute(f"create temp table features as {sql}" if i == 0 else f"insert into features {sql}")
-        for hour in hours:
-            lake.write_parquet(
-                con,
-                f"select * from features where hour = {literal(hour)}",
-                lake.hour_path(settings.lake_dir, ASSET, hour),
-            )
+        lake.write_hours(con, "features", "*", settings.lake_dir, ASSET, hours)
         rows, callers = con.execute("select count(*), count(distinct caller) from features").fetchone()
         by_hour = {**dict.fromkeys(hours, 0),
                    **dict(con.execute("select hour, count(*) from features group by hour").fetchall())}
     return FeatureSummary(len(hours), callers, rows, chunks, time.perf_counter() - started, by_hour)
 
 
-def _chunks_for(con, raw: str, settings: Settings) -> int:
+def _chunks_for(con, raw: str) -> int:
     """How many chunks keep each pass within the DuckDB memory limit."""
     (rows,) = con.execute(f"select count(*) from {raw}").fetchone()
-    rows_per_chunk = max(100_000, _bytes(settings.duckdb_memory_limit) // BYTES_PER_ROW)
+    (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
+    rows_per_chunk = max(100_000, _bytes(limit) // BYTES_PER_ROW)
     return max(1, -(-rows // rows_per_chunk))
 
 
@@ -204,7 +207,7 @@ def _bytes(size: str) -> int:
              "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
     match = re.fullmatch(r"([0-9.]+)\s*([KMGT]?I?B)", size.strip().upper())
     if not match or match.group(2) not in units:
-        raise ValueError(f"SENTINEL_DUCKDB_MEMORY_LIMIT: cannot read {size!r} (e.g. 4GB, 512MB)")
+        raise ValueError(f"DuckDB memory_limit: cannot read {size!r} (e.g. 4GB, 512MB)")
     return int(float(match.group(1)) * units[match.group(2)])
 
 

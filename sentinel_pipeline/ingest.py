@@ -3,28 +3,42 @@
 An hour is rebuilt from every registered file that has records in it, so re-running an hour gives the
 same result however often it runs. An hour whose input files are unchanged since it was last written
 (same fingerprint) is skipped.
+
+The work of a run, in the order it happens (``IngestSummary.stages`` times each):
+
+1. read: every file's canonical text rows into one table, one DuckDB scan per layout (the layout
+   registration found), the line-by-line reader for the files DuckDB refuses;
+2. numbers: the distinct raw numbers of the run read once each (``sentinel_pipeline.numbers``);
+3. type: rows typed and checked (``cdr.normalise.typed_sql``), each with its hour or its reject reason;
+4. duplicates: a record_id delivered again is kept once;
+5. write: every hour's Parquet file from one partitioned COPY, each moved into place atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+
 import duckdb
+import phonenumbers
 import psycopg
 
 from sentinel_pipeline import duck, lake, registry, schema
-from sentinel_pipeline.cdr.layouts import column_map_fingerprint, detect_layout
-from sentinel_pipeline.cdr.normalise import canonical_select_files, normalise_sql
+from sentinel_pipeline.cdr.layouts import FileLayout, column_map_fingerprint, detect_layout, layout_key
+from sentinel_pipeline.cdr.layouts import scan_sql
+from sentinel_pipeline.cdr.normalise import CANONICAL_TEXT_COLUMNS, canonical_of_table, typed_sql
 from sentinel_pipeline.cdr.read import with_file_rows
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.errors import SentinelError, UnreadableFile
+from sentinel_pipeline.numbers import normalise_numbers
 from sentinel_pipeline.settings import Settings
 
 ASSET = "raw_cdrs"
 # Bump when normalisation changes, so every hour is rebuilt on its next run.
-INGEST_VERSION = 3
+INGEST_VERSION = 4
 
 LAKE_COLUMNS = schema.select_list(schema.RAW_CDR_COLUMNS)
 
@@ -59,23 +73,36 @@ class IngestSummary:
     accepted: int = 0
     rejected: int = 0  # rows with a reject reason, duplicates not included
     duplicates: int = 0  # records whose record_id was already delivered (kept in cdr_rejects too)
+    distinct_numbers: int = 0
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds of each step (module docstring)
     reject_reasons: dict[str, int] = field(default_factory=dict)
     read_line_by_line: list[str] = field(default_factory=list)  # files DuckDB's CSV reader refused
     extra_columns: dict[str, list[str]] = field(default_factory=dict)  # file -> ignored columns
 
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
+
 
 def raw_signature(settings: Settings) -> str:
-    """What, besides the files, decides an hour's raw_cdrs: the ingest version and the settings it reads."""
+    """What, besides the files, decides an hour's raw_cdrs: the ingest version, the settings it reads and
+    the numbering metadata (a phonenumbers upgrade can change which numbers are valid)."""
     parts = [INGEST_VERSION, settings.country_code, settings.national_prefix, settings.international_prefixes,
-             settings.source_timezone, settings.partition_timezone, column_map_fingerprint(settings)]
+             settings.source_timezone, settings.partition_timezone, column_map_fingerprint(settings),
+             phonenumbers.__version__]
     return hashlib.md5(repr(parts).encode()).hexdigest()
 
 
 def code_version() -> str:
-    """What decides raw_cdrs besides its inputs: the ingest version, the normalisation and de-duplication
-    SQL (for the default settings)."""
-    parts = [str(INGEST_VERSION), normalise_sql("<canonical rows of a file>", Settings()), DUPLICATES_SQL]
+    """What decides raw_cdrs besides its inputs: the ingest version, the typing and de-duplication SQL (for
+    the default settings) and the numbering metadata."""
+    parts = [str(INGEST_VERSION), typed_sql("<canonical rows>", "<number dictionary>", Settings()), DUPLICATES_SQL,
+             phonenumbers.__version__]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
@@ -86,42 +113,58 @@ def raw_fingerprint(settings: Settings, file_ids: list[int]) -> str:
     return hashlib.md5(f"{raw_signature(settings)}:{ids}".encode()).hexdigest()
 
 
-def _insert_staged_sql(sql: str, first_hour: datetime, todo_list: str) -> str:
-    """Insert the normalised rows of ``sql`` that belong to the hours being built; rows whose time cannot
-    be read are recorded under the first hour of their file."""
-    return f"""
-        insert into staged by name
-        select * replace (coalesce(hour, {literal(first_hour)}) as hour)
-        from ({sql})
-        where list_contains({todo_list}, coalesce(hour, {literal(first_hour)}))
-    """
-
-
-def _stage_together(con, settings: Settings, files: list, todo_list: str) -> None:
-    """Normalise cleanly readable files with one scan per layout (``canonical_select_files``)."""
-    groups: dict[tuple, list] = {}
+def _read_files(con, settings: Settings, files: list[registry.RegisteredFile], summary: IngestSummary) -> list[str]:
+    """Every file's canonical text rows, in the view ``src``; returns the tables it reads. Files of one layout
+    that DuckDB reads cleanly are read in one scan into a table of their own (a scan per file cost more
+    than the reading). A group whose scan fails or yields other row counts than registration found, and
+    the files registration found DuckDB cannot take whole, go file by file (``with_file_rows``), which
+    reads a broken file line by line."""
+    groups: dict[tuple, tuple[FileLayout, list]] = {}
+    one_by_one = []
     for f in files:
+        layout = f.layout or detect_layout(con, settings.landing_dir / f.path, settings)
+        if f.read_by_line or layout.needs_lenient:
+            one_by_one.append(f)
+        else:
+            groups.setdefault(layout_key(layout), (layout, []))[1].append(f)
+    tables, parts = [], []
+    for n, (layout, group) in enumerate(groups.values()):
+        table = f"src_{n}"
+        scan = scan_sql([settings.landing_dir / f.path for f in group], layout.format, layout.delimiter)
+        try:
+            con.execute(f"create temp table {table} as select *, file_index from {scan}")
+            counts = dict(con.execute(f"select file_index, count(*) from {table} group by 1").fetchall())
+        except duckdb.Error:
+            counts = None
+        if counts is None or any(counts.get(i, 0) != f.rows_read for i, f in enumerate(group)):
+            con.execute(f"drop table if exists {table}")
+            one_by_one.extend(group)
+            continue
+        tables.append(table)
+        parts.append(canonical_of_table(table, layout, [f.file_id for f in group], [f.rows_read for f in group]))
+        for f in group:
+            if layout.extra_columns:
+                summary.extra_columns[f.path] = list(layout.extra_columns)
+    con.execute(f"create temp table src_lines ({CANONICAL_TEXT_COLUMNS})")
+    tables.append("src_lines")
+    parts.append("select * from src_lines")
+    for f in sorted(one_by_one, key=lambda f: f.file_id):
         path = settings.landing_dir / f.path
-        layout = detect_layout(con, path, settings)
-        if layout.needs_lenient:
-            raise UnreadableFile(path, "needs the line-by-line reader")
-        key = (layout.format, layout.layout, layout.delimiter, tuple(sorted(layout.columns.items())))
-        groups.setdefault(key, (layout, []))[1].append(f)
-    for layout, group in groups.values():
-        select = canonical_select_files(
-            [settings.landing_dir / f.path for f in group], layout,
-            [f.file_id for f in group], [f.rows_read for f in group],
-        )
-        first_hours = ", ".join(f"({f.file_id}, {literal(min(f.hours))})" for f in group)
-        con.execute(
-            f"""
-            insert into staged by name
-            select rows.* replace (coalesce(rows.hour, files.first_hour) as hour)
-            from ({normalise_sql(select, settings)}) as rows
-            join (values {first_hours}) as files (file_id, first_hour) using (file_id)
-            where list_contains({todo_list}, coalesce(rows.hour, files.first_hour))
-            """
-        )
+        try:
+            layout, _ = with_file_rows(con, path, f.file_id, settings,
+                                       lambda sql: con.execute(f"insert into src_lines by name {sql}"),
+                                       lenient=f.read_by_line)
+        except UnreadableFile as exc:
+            raise SentinelError(
+                f"{path}: registered file can no longer be read ({exc.reason}); fix it and drop it again, "
+                f"or run `sentinel files forget {f.path}`"
+            ) from None
+        if layout.table:
+            summary.read_line_by_line.append(f.path)
+        if layout.extra_columns:
+            summary.extra_columns[f.path] = list(layout.extra_columns)
+    con.execute("create temp view src as " + "\nunion all\n".join(parts))
+    return tables
 
 
 def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[datetime]) -> IngestSummary:
@@ -141,97 +184,82 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
     todo_set = set(todo)
     files = [f for f in files if todo_set.intersection(f.hours)]
     summary.files = len(files)
+    for f in files:
+        path = settings.landing_dir / f.path
+        if not path.exists():
+            raise SentinelError(
+                f"{path}: registered file is no longer in the landing directory; restore it, or run "
+                f"`sentinel files forget {f.path}` to drop its records"
+            )
 
     with duck.connect(settings) as con:
-        todo_list = f"{literal(todo)}::timestamptz[]"
-        con.execute(f"create temp table staged ({schema.ddl(schema.STAGED_COLUMNS)})")
-        for f in files:
-            path = settings.landing_dir / f.path
-            if not path.exists():
-                raise SentinelError(
-                    f"{path}: registered file is no longer in the landing directory; restore it, or run "
-                    f"`sentinel files forget {f.path}` to drop its records"
-                )
-        # Fast path: every file DuckDB reads cleanly, in one statement (per-statement overhead dominated a
-        # file-by-file loop). Any failure falls back to the loop, which reads a broken file line by line.
-        quick = [f for f in files if not f.read_by_line]
-        try:
-            _stage_together(con, settings, quick, todo_list)
-            slow = [f for f in files if f.read_by_line]
-        except (duckdb.Error, UnreadableFile):
-            con.execute("delete from staged")
-            slow = files
-        for f in slow:
-            path = settings.landing_dir / f.path
-            try:
-                layout, _ = with_file_rows(
-                    con, path, f.file_id, settings,
-                    lambda sql: con.execute(_insert_staged_sql(sql, min(f.hours), todo_list)),
-                    lenient=f.read_by_line,
-                )
-            except UnreadableFile as exc:
-                raise SentinelError(
-                    f"{path}: registered file can no longer be read ({exc.reason}); fix it and drop it again, "
-                    f"or run `sentinel files forget {f.path}`"
-                ) from None
-            if layout.table:
-                summary.read_line_by_line.append(f.path)
-            if layout.extra_columns:
-                summary.extra_columns[f.path] = list(layout.extra_columns)
-
-        summary.rows_read, summary.rejected = con.execute(
-            "select count(*), count(reject_reason) from staged"
-        ).fetchone()
-        # The same record_id delivered twice is one call: keep its first delivery. The others go with the
-        # rejects (DUPLICATES_SQL), so that for every file accepted + rejected = rows read. Only ids seen
-        # more than once are ranked: ranking all rows cost 20 s per 10M.
-        con.execute(f"create temp table duplicates as {DUPLICATES_SQL}")
-        con.execute(
-            f"""
-            create temp table accepted as
-            select {LAKE_COLUMNS}, hour
-            from staged anti join duplicates using (file_id, line)
-            where reject_reason is null
-            """
-        )
-        per_hour = dict(
-            con.sql("select hour, count(*) from accepted group by hour").fetchall()
-        )
+        with summary.stage("read"):
+            tables = _read_files(con, settings, files, summary)
+        with summary.stage("numbers"):
+            numbers = normalise_numbers(con, "(select a_number from src union select b_number from src)",
+                                        settings, output="numbers", assume_distinct=True)
+            summary.distinct_numbers = con.sql(f"select count(*) from {numbers}").fetchall()[0][0]
+        with summary.stage("type"):
+            # Rows whose time cannot be read are recorded under the first hour of their file.
+            con.execute("create temp table first_hours (file_id bigint, first_hour timestamptz)")
+            if files:
+                con.execute("insert into first_hours values "
+                            + ", ".join(f"({f.file_id}, {literal(min(f.hours))})" for f in files))
+            con.execute(
+                f"""
+                create temp table staged as
+                select rows.* replace (coalesce(rows.hour, files.first_hour) as hour)
+                from ({typed_sql("select * from src", numbers, settings)}) as rows
+                join first_hours as files using (file_id)
+                where list_contains({literal(todo)}::timestamptz[], coalesce(rows.hour, files.first_hour))
+                """
+            )
+            con.execute("drop view src")
+            for table in (*tables, numbers):
+                con.execute(f"drop table {table}")
+            summary.rows_read, summary.rejected = con.execute(
+                "select count(*), count(reject_reason) from staged"
+            ).fetchone()
+        with summary.stage("duplicates"):
+            # The same record_id delivered twice is one call: keep its first delivery. The others go with
+            # the rejects (DUPLICATES_SQL), so that for every file accepted + rejected = rows read. Only ids
+            # seen more than once are ranked: ranking all rows cost 20 s per 10M.
+            con.execute(f"create temp table duplicates as {DUPLICATES_SQL}")
+        accepted = (f"(select {LAKE_COLUMNS}, hour from staged anti join duplicates using (file_id, line)"
+                    " where reject_reason is null)")
         per_hour_in = dict(
             con.sql("select hour, count(*) from staged where reject_reason is null group by hour").fetchall()
         )
+        per_hour_duplicates = dict(con.sql("select hour, count(*) from duplicates group by hour").fetchall())
+        per_hour = {h: n - per_hour_duplicates.get(h, 0) for h, n in per_hour_in.items()}
         per_hour_rejected = dict(
             con.sql("select hour, count(*) from staged where reject_reason is not null group by hour").fetchall()
         )
         summary.accepted = sum(per_hour.values())
-        summary.duplicates = sum(per_hour_in.values()) - summary.accepted
+        summary.duplicates = sum(per_hour_duplicates.values())
         summary.reject_reasons = dict(
             con.sql(
                 "select regexp_extract(reject_reason, '^[^:]*'), count(*) from staged "
                 "where reject_reason is not null group by 1 order by 2 desc"
             ).fetchall()
         )
-
-        for h in todo:
-            lake.write_parquet(
-                con,
-                f"select {LAKE_COLUMNS} from accepted where hour = {literal(h)}",
-                lake.hour_path(settings.lake_dir, ASSET, h),
-            )
-        summary.hours_written = len(todo)
-
         rejects = con.sql(
             "select file_id, line, hour, reject_reason, src_text from staged where reject_reason is not null"
         ).fetchall()
         if summary.duplicates:
             rejects += con.sql("select * from duplicates").fetchall()
+
+        with summary.stage("write"):
+            lake.write_hours(con, accepted, LAKE_COLUMNS, settings.lake_dir, ASSET, todo)
+        summary.hours_written = len(todo)
+
         facts = [
             {
                 "hour": h,
                 "fingerprint": fingerprints[h],
                 "accepted": per_hour.get(h, 0),
                 "rejected": per_hour_rejected.get(h, 0),
-                "duplicates": per_hour_in.get(h, 0) - per_hour.get(h, 0),
+                "duplicates": per_hour_duplicates.get(h, 0),
                 "files": sum(1 for f in files if h in f.hours),
             }
             for h in todo
@@ -239,4 +267,3 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
         registry.save_raw_partitions(conn, todo, facts, rejects)
     summary.seconds = time.perf_counter() - started
     return summary
-

@@ -7,6 +7,8 @@ UTC instant, so a reader can find an hour without knowing the partition time zon
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,3 +44,33 @@ def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_hours(con: duckdb.DuckDBPyConnection, table: str, columns: str, lake_dir: Path, asset: str,
+                hours: list[datetime]) -> None:
+    """Write each of ``hours`` of ``asset`` from ``table`` (which has an ``hour`` column): the ``columns``
+    (a select list) of its rows of that hour. One partitioned COPY writes every hour (a COPY per hour read
+    the table once per hour); each file is then moved into place, as ``write_parquet`` does. An hour with
+    no rows gets an empty file."""
+    base = lake_dir / asset
+    scratch = base / f".write-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    utc = "timezone('UTC', hour)"
+    try:
+        scratch.mkdir(parents=True)
+        con.execute(
+            f"""
+            copy (select {columns}, strftime({utc}, '%Y-%m-%d') as day, strftime({utc}, '%H%M') as hhmm
+                  from {table})
+            to {literal(str(scratch))} (format parquet, compression zstd, partition_by (day, hhmm))
+            """
+        )
+        for h in hours:
+            target = hour_path(lake_dir, asset, h)
+            written = sorted((scratch / f"day={target.parent.name}" / f"hhmm={target.stem}").glob("*.parquet"))
+            if len(written) == 1:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(written[0], target)
+            else:  # no rows (or, never seen, several files): written on its own
+                write_parquet(con, f"select {columns} from {table} where hour = {literal(h)}", target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

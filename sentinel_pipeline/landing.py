@@ -21,8 +21,9 @@ import duckdb
 import psycopg
 
 from sentinel_pipeline import duck, registry
-from sentinel_pipeline.cdr.layouts import CDR_SUFFIXES, FileLayout, file_format
+from sentinel_pipeline.cdr.layouts import CDR_SUFFIXES, FileLayout, detect_layout, file_format, first_line, layout_key
 from sentinel_pipeline.cdr.lines import count_lines
+from sentinel_pipeline.cdr.normalise import canonical_scan_sql, hour_of_rows_sql
 from sentinel_pipeline.cdr.read import with_file_rows
 from sentinel_pipeline.errors import UnreadableFile
 from sentinel_pipeline.settings import Settings
@@ -74,28 +75,83 @@ def list_landing(landing_dir: Path) -> list[LandedFile]:
     return sorted(found, key=lambda f: (f.mtime_ns, f.path))
 
 
-def scan_file(con, path: Path, settings: Settings) -> tuple[FileLayout, list[datetime], int]:
-    """The layout of a file, the partition hours its rows fall into, and its row count (every record,
-    including the ones that will be rejected). Raises ``UnreadableFile`` for a file to quarantine.
+@dataclass
+class Scan:
+    """What registration learns of a file: its layout, the hours its records fall into and how many there
+    are (every record, including those that will be rejected)."""
+
+    layout: FileLayout
+    hours: list[datetime]
+    rows: int
+
+
+def _scan(path: Path, layout: FileLayout, counts: list[tuple[datetime | None, int]]) -> Scan:
+    total = sum(n for _, n in counts)
+    if total == 0:
+        raise UnreadableFile(path, "has a header but no rows")
+    hours = sorted(h for h, _ in counts if h is not None)
+    if not hours:
+        raise UnreadableFile(path, f"none of its {total} rows has a readable seizure_time")
+    return Scan(layout, hours, total)
+
+
+def scan_file(con, path: Path, settings: Settings, layout: FileLayout | None = None) -> Scan:
+    """One file on its own. Raises ``UnreadableFile`` for a file to quarantine.
 
     The layout's ``table`` is set when the file must be read line by line (``read_by_line`` in the
     registry): DuckDB refused it, or its row count does not match its line count (blank lines, quoted
     line breaks), which would make DuckDB's row numbers wrong as line numbers.
     """
-    def hours_sql(sql: str):
-        return con.execute(f"select hour, count(*) from ({sql}) group by hour").fetchall()
+    def counts(sql: str):
+        return con.execute(hour_of_rows_sql(sql, settings)).fetchall()
 
-    layout, rows = with_file_rows(con, path, 0, settings, hours_sql)
-    total = sum(n for _, n in rows)
-    if layout.format == "csv" and layout.table is None and count_lines(path) != total + 1:
-        layout, rows = with_file_rows(con, path, 0, settings, hours_sql, lenient=True)
-        total = sum(n for _, n in rows)
-    if total == 0:
-        raise UnreadableFile(path, "has a header but no rows")
-    hours = sorted(h for h, _ in rows if h is not None)
-    if not hours:
-        raise UnreadableFile(path, f"none of its {total} rows has a readable seizure_time")
-    return layout, hours, total
+    layout, rows = with_file_rows(con, path, 0, settings, counts, layout=layout)
+    if layout.format == "csv" and layout.table is None and count_lines(path) != sum(n for _, n in rows) + 1:
+        layout, rows = with_file_rows(con, path, 0, settings, counts, lenient=True, layout=layout)
+    return _scan(path, layout, rows)
+
+
+def scan_files(con, paths: list[Path], settings: Settings) -> dict[Path, Scan | UnreadableFile]:
+    """Every file's scan (or why it cannot be read), with one DuckDB scan per layout: the layout is
+    detected once per distinct header line, and the files DuckDB's reader takes whole are counted
+    together. A file that breaks a shared scan, or whose lines DuckDB would misnumber, is scanned alone."""
+    results: dict[Path, Scan | UnreadableFile] = {}
+    by_header: dict[tuple, FileLayout] = {}
+    layouts: dict[Path, FileLayout] = {}
+    groups: dict[tuple, list[Path]] = {}
+    for path in paths:
+        try:
+            # A Parquet file's header is its schema: detected for each file.
+            header = (file_format(path), first_line(path)) if file_format(path) == "csv" else path
+            if header not in by_header:
+                by_header[header] = detect_layout(con, path, settings)
+        except UnreadableFile as exc:
+            results[path] = exc
+            continue
+        layout = layouts[path] = by_header[header]
+        group = ("alone", path) if layout.needs_lenient else layout_key(layout)
+        groups.setdefault(group, []).append(path)
+    for group, members in groups.items():
+        counts: dict[Path, list] = {}
+        if group[0] != "alone":
+            sql = hour_of_rows_sql(canonical_scan_sql(members, layouts[members[0]]), settings, by_file=True)
+            try:
+                for index, hour, rows in con.execute(sql).fetchall():
+                    counts.setdefault(members[index], []).append((hour, rows))
+            except duckdb.Error:
+                counts = {}
+        for path in members:
+            rows = counts.get(path)
+            try:
+                if rows is None or (layouts[path].format == "csv" and count_lines(path) != sum(n for _, n in rows) + 1):
+                    results[path] = scan_file(con, path, settings, layouts[path])
+                else:
+                    results[path] = _scan(path, layouts[path], rows)
+            except UnreadableFile as exc:
+                results[path] = exc
+            except duckdb.Error as exc:
+                results[path] = UnreadableFile(path, f"cannot be read: {str(exc).splitlines()[0]}")
+    return results
 
 
 def register_landed_files(
@@ -122,31 +178,30 @@ def register_landed_files(
     if not ready:
         return outcome
     with duck.connect(settings) as con:
-        for f in ready:
-            _register(settings, conn, con, f, outcome)
+        scans = scan_files(con, [settings.landing_dir / f.path for f in ready], settings)
+    for f in ready:
+        _register(conn, f, scans[settings.landing_dir / f.path], outcome)
     return outcome
 
 
-def _register(settings: Settings, conn: psycopg.Connection, con, f: LandedFile, outcome: TickOutcome) -> None:
+def _register(conn: psycopg.Connection, f: LandedFile, scan: Scan | UnreadableFile, outcome: TickOutcome) -> None:
     fmt = file_format(Path(f.path)) or "csv"
-    try:
-        layout, hours, rows = scan_file(con, settings.landing_dir / f.path, settings)
-    except (UnreadableFile, duckdb.Error) as exc:
+    if isinstance(scan, UnreadableFile):
         # One bad file never holds up the others: it is set aside with its reason.
-        reason = exc.reason if isinstance(exc, UnreadableFile) else f"cannot be read: {str(exc).splitlines()[0]}"
         if registry.register_file(conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
-                                  hours=[], rows_read=None, quarantine_reason=reason) is not None:
-            outcome.quarantined.append((f, reason))
+                                  hours=[], rows_read=None, quarantine_reason=scan.reason) is not None:
+            outcome.quarantined.append((f, scan.reason))
         return
+    layout = scan.layout
     registered = registry.register_file(
-        conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout.layout,
-        hours=hours, rows_read=rows, extra_columns=layout.extra_columns, read_by_line=layout.table is not None,
+        conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout,
+        hours=scan.hours, rows_read=scan.rows, read_by_line=layout.table is not None,
     )
     if registered is None:  # another process registered it while this one was reading it
         return
     file_id, old_hours = registered
-    outcome.registered.append((f, file_id, hours))
+    outcome.registered.append((f, file_id, scan.hours))
     if layout.extra_columns:
         outcome.extra_columns[f.path] = list(layout.extra_columns)
-    outcome.hours.update(hours)
+    outcome.hours.update(scan.hours)
     outcome.hours.update(old_hours)

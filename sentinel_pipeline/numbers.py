@@ -38,7 +38,7 @@ Reading a raw value (the home conventions are settings: ``country_code``, ``nati
    (00; +71 501... is not valid), and when both readings are valid, ``009`` wins as it always did.
 4. Starting with the national prefix: the country code, then the rest.
 5. Other digits: the country code followed by a full national number (at least 8 more digits) is read as
-   international; anything else as a national number without its prefix (as ``cdr.e164_sql`` always did).
+   international; anything else as a national number without its prefix (as the engine before it always did).
 
 The reading is then handed to phonenumbers' rules for its country: ``phonenumbers.parse(reading)``,
 ``is_valid_number``, ``number_type``, ``region_code_for_number``, and e164 is
@@ -105,7 +105,7 @@ NUMBER_TYPES = {
     PhoneNumberType.UNKNOWN: "unknown",
 }
 
-# What cleaning removes: cdr.normalise_sql's class. RE2's \s is ASCII [\t\n\f\r ]; Python's is spelt out so
+# What cleaning removes: the class Sentinel always removed. RE2's \s is ASCII [\t\n\f\r ]; Python's is spelt out so
 # that both engines remove the same characters.
 _SEPARATORS_SQL = r"[\s().\-/]"
 _SEPARATORS_PY = re.compile(r"[\t\n\f\r ().\-/]")
@@ -146,7 +146,7 @@ class NumberingPlan:
 
 
 def clean(raw: str) -> str:
-    """The raw value without white space and ``( ) . - /`` (as ``cdr.normalise_sql`` cleans it)."""
+    """The raw value without white space and ``( ) . - /`` (the separators Sentinel always removed)."""
     return _SEPARATORS_PY.sub("", raw)
 
 

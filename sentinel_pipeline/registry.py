@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Iterable
 
 import psycopg
+from psycopg.types.json import Jsonb
+
+from sentinel_pipeline.cdr.layouts import FileLayout
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class RegisteredFile:
     hours: list[datetime]
     read_by_line: bool = False  # DuckDB's CSV reader cannot number its lines (cdr.lines.lenient_table)
     rows_read: int = 0  # records counted at registration
+    layout: FileLayout | None = None  # as registration found it (None for files registered before it was kept)
 
 
 def known_identities(conn: psycopg.Connection, paths: Iterable[str]) -> set[tuple[str, int, int]]:
@@ -33,11 +37,10 @@ def register_file(
     size: int,
     mtime_ns: int,
     format: str,
-    layout: str | None,
+    layout: FileLayout | None,
     hours: list[datetime],
     rows_read: int | None,
     quarantine_reason: str | None = None,
-    extra_columns: Iterable[str] = (),
     read_by_line: bool = False,
 ) -> tuple[int, list[datetime]] | None:
     """Register one version of a file; returns its file_id and the hours of the version it replaces, or
@@ -67,12 +70,13 @@ def register_file(
             """
             insert into sentinel.landed_files
                 (path, size_bytes, mtime_ns, format, layout, status, reason, hours, rows_read, extra_columns,
-                 read_by_line)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                 read_by_line, delimiter, file_columns)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             returning file_id
             """,
-            [path, size, mtime_ns, format, layout, status, quarantine_reason, hours, rows_read, list(extra_columns),
-             read_by_line],
+            [path, size, mtime_ns, format, layout.layout if layout else None, status, quarantine_reason, hours,
+             rows_read, list(layout.extra_columns) if layout else [], read_by_line,
+             layout.delimiter if layout else None, Jsonb(layout.columns) if layout else None],
         ).fetchone()
     return file_id, sorted({h for (hs,) in previous for h in hs})
 
@@ -80,14 +84,19 @@ def register_file(
 def files_for_hours(conn: psycopg.Connection, hours: list[datetime]) -> list[RegisteredFile]:
     rows = conn.execute(
         """
-        select file_id, path, hours, read_by_line, coalesce(rows_read, 0)
+        select file_id, path, hours, read_by_line, coalesce(rows_read, 0), format, layout, file_columns,
+               extra_columns, delimiter
         from sentinel.landed_files
         where status = 'registered' and hours && %s::timestamptz[]
         order by file_id
         """,
         [hours],
     ).fetchall()
-    return [RegisteredFile(*row) for row in rows]
+    return [
+        RegisteredFile(file_id, path, hours, by_line, rows_read,
+                       FileLayout(fmt, name, columns, tuple(extra), delimiter) if columns is not None else None)
+        for file_id, path, hours, by_line, rows_read, fmt, name, columns, extra, delimiter in rows
+    ]
 
 
 def forget_file(conn: psycopg.Connection, path: str) -> list[datetime]:

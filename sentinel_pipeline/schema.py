@@ -7,7 +7,10 @@ ingest, the lake's select list, the data-quality contracts, the CLI's choices, t
 
 from __future__ import annotations
 
-# The raw_cdrs lake: one row per accepted record, as DuckDB types.
+# The raw_cdrs lake: one row per accepted record, as DuckDB types. Numbers: ``*_number`` E.164 (or the
+# cleaned raw value when it is no number), ``*_number_raw`` as presented, ``*_valid`` a valid number of its
+# country, ``*_type`` its kind (mobile, fixed_line, premium_rate, toll_free, voip, ...) and ``*_region``
+# its country (ISO 3166; ``001`` for non-geographic ranges), by libphonenumber's metadata.
 RAW_CDR_COLUMNS: dict[str, str] = {
     "record_id": "VARCHAR",
     "seizure_time": "TIMESTAMP WITH TIME ZONE",
@@ -16,9 +19,13 @@ RAW_CDR_COLUMNS: dict[str, str] = {
     "a_number": "VARCHAR",
     "a_number_raw": "VARCHAR",
     "a_valid": "BOOLEAN",
+    "a_type": "VARCHAR",
+    "a_region": "VARCHAR",
     "b_number": "VARCHAR",
     "b_number_raw": "VARCHAR",
     "b_valid": "BOOLEAN",
+    "b_type": "VARCHAR",
+    "b_region": "VARCHAR",
     "record_type": "VARCHAR",
     "trunk_in": "VARCHAR",
     "trunk_out": "VARCHAR",

@@ -67,8 +67,11 @@ class Settings:
     national_prefix: str = "0"
     international_prefixes: tuple[str, ...] = ("009", "00")
     # Engine limits
-    duckdb_memory_limit: str = "4GB"
+    duckdb_memory_limit: str | None = None  # None: DuckDB's own default, 80 % of the machine's memory
     duckdb_threads: int = 0
+    # Dagster's own variable: events written in batches of this many (0: one by one). database.prepare_environment
+    # exports it for the Dagster instance.
+    dagster_event_batch_size: int = 1000
     feature_windows_hours: tuple[int, ...] = (1, 24)
     # Landing sensor
     sensor_interval_seconds: int = 15
@@ -106,8 +109,9 @@ class Settings:
             international_prefixes=tuple(
                 sorted(_list(env, "SENTINEL_INTERNATIONAL_PREFIXES", ("009", "00")), key=len, reverse=True)
             ),
-            duckdb_memory_limit=env.get("SENTINEL_DUCKDB_MEMORY_LIMIT") or "4GB",
+            duckdb_memory_limit=env.get("SENTINEL_DUCKDB_MEMORY_LIMIT") or None,
             duckdb_threads=_int(env, "SENTINEL_DUCKDB_THREADS", 0),
+            dagster_event_batch_size=_int(env, "DAGSTER_EVENT_BATCH_SIZE", 1000),
             feature_windows_hours=windows,
             sensor_interval_seconds=_int(env, "SENTINEL_SENSOR_INTERVAL_SECONDS", 15),
             landing_settle_seconds=_int(env, "SENTINEL_LANDING_SETTLE_SECONDS", 5),

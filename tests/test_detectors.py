@@ -1,7 +1,7 @@
 """The six raw-CDR detectors on hand-made CDRs, either side of every threshold.
 
 Each test builds a few CDRs as the switch would send them (raw numbers, normalised with the pipeline's
-own E.164 SQL), runs the detector's SQL in a DuckDB session prepared like ``run_raw_detector`` does (view
+own number reading, ``sentinel_pipeline.numbers``), runs the detector's SQL in a DuckDB session prepared like ``run_raw_detector`` does (view
 ``cdrs``, table ``targets``, reference tables from ``reference/``) and looks at the detections.
 """
 
@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from sentinel_pipeline import duck, reference
-from sentinel_pipeline.cdr.normalise import e164_sql
+from sentinel_pipeline.numbers import normalise_numbers
 from sentinel_pipeline.detectors import (
     cli_masking,
     impossible_concurrency,
@@ -58,17 +58,18 @@ class Cdrs:
         )
         if self.rows:
             con.executemany(f"insert into src values ({', '.join('?' * len(COLUMNS))})", self.rows)
-        clean = "regexp_replace({}, '[\\s().\\-/]', '', 'g')"
-        a_number = e164_sql(clean.format("a_number_raw"), SETTINGS)
-        b_number = e164_sql(clean.format("b_number_raw"), SETTINGS)
+        numbers = normalise_numbers(con, "(select a_number_raw from src union select b_number_raw from src)", SETTINGS)
         con.execute(
             f"""create view cdrs as
-            select *, coalesce(regexp_full_match(a_number, '\\+[1-9][0-9]{{6,14}}'), false) as a_valid,
-                   coalesce(regexp_full_match(b_number, '\\+[1-9][0-9]{{6,14}}'), false) as b_valid,
+            select src.*, a.e164 as a_number, coalesce(a.valid, false) as a_valid, a.number_type as a_type,
+                   a.region as a_region, b.e164 as b_number, coalesce(b.valid, false) as b_valid,
+                   b.number_type as b_type, b.region as b_region,
                    16::smallint as release_cause, 'voice' as service, 1::bigint as file_id,
                    row_number() over () as line,
                    {duck.hour_sql('seizure_time', SETTINGS)} as hour
-            from (select *, {a_number} as a_number, {b_number} as b_number from src)"""
+            from src
+            left join {numbers} a on a.raw = src.a_number_raw
+            left join {numbers} b on b.raw = src.b_number_raw"""
         )
         return con
 
@@ -297,7 +298,8 @@ def test_invalid_cli_thresholds():
     row = invalids(invalid(10))["INT_AMS01"]
     m = row["metrics"]
     assert m["invalid_cli_calls"] == 10 and m["distinct_invalid_clis"] == 5 and m["calls"] == 30
-    assert m["by_reason"] == {"malformed": 4, "unallocated": 4, "wrong_length": 2}  # 17 digits: not E.164
+    # 17 digits: not E.164; +2340...: a national prefix after the country code, too long once it is dropped
+    assert m["by_reason"] == {"malformed": 4, "invalid_foreign": 0, "unallocated": 4, "invalid_home": 2}
     assert invalids(invalid(9)) == {}
     assert invalids(invalid(10, distinct=4)) == {}
 
@@ -309,6 +311,16 @@ def test_invalid_cli_withheld_and_valid_numbers_are_not_invalid():
         c.add(mobile(i), mobile(100 + i), record_type="MTC", trunk_in="NAT_PMB01")
         c.add(f"+234201{1000000 + i:07d}", mobile(200 + i), record_type="IGW_IN", trunk_in="INT_AMS01")  # fixed line
     assert invalids(c) == {}
+
+
+def test_invalid_cli_foreign_numbers_are_judged_by_their_own_plan():
+    c = Cdrs()
+    for i in range(10):
+        c.add(f"+4416329600{i:02d}", mobile(i), record_type="IGW_IN", trunk_in="INT_AMS01")  # no UK range
+        c.add(f"+97150123456{i}", mobile(100 + i), record_type="IGW_IN", trunk_in="INT_LON01")  # UAE mobiles
+    found = invalids(c)
+    assert found["INT_AMS01"]["metrics"]["by_reason"]["invalid_foreign"] == 10
+    assert "INT_LON01" not in found
 
 
 def test_invalid_cli_counts_national_interconnect_mtc():
@@ -409,7 +421,7 @@ def test_impossible_concurrency_ignores_access_trunks_and_unanswered_calls():
 
 
 # ------------------------------------------------------------------------------------------- wangiri
-WANGIRI = "+37342315510"
+WANGIRI = "+37369123456"  # a Moldovan mobile
 
 
 def ringing(callees: int, answered: int = 0, answered_s: int = 20, callbacks: int = 0, a=WANGIRI) -> Cdrs:
@@ -440,7 +452,7 @@ def test_wangiri_callbacks_and_ranges_in_evidence():
     row = wangiris(ringing(30, callbacks=2))[WANGIRI]
     assert row["metrics"]["callbacks"] == 2 and row["metrics"]["callback_minutes"] == 20.0
     assert row["severity"] == "CRITICAL"
-    plain = wangiris(ringing(30, a="+4420795000001"))["+4420795000001"]
+    plain = wangiris(ringing(30, a="+442079500001"))["+442079500001"]
     assert plain["metrics"]["high_risk_prefix"] is None and plain["score"] < row["score"]
     # own-country numbers are not Wangiri
     assert wangiris(ringing(30, a="08031234567")) == {}
@@ -485,7 +497,7 @@ def test_irsf_baseline():
 
 
 def test_irsf_ignores_ordinary_destinations():
-    assert irsfs(pumping(10, 30, b="+4420795000001")) == {}
+    assert irsfs(pumping(10, 30, b="+442079500001")) == {}
     assert irsfs(pumping(10, 30, b="08031234567")) == {}
 
 

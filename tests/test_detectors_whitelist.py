@@ -32,20 +32,20 @@ def detections(conn, detector):
 
 
 def test_whitelisted_wangiri_number_is_not_detected(settings, conn, tmp_path):
-    calls = ringing(25, a="+37342315510")
+    calls = ringing(25, a="+37369123456")
     calls.rows += ringing(25, a="+6777596388").rows
     calls.write_lake(settings)
     settings = with_whitelist(settings, tmp_path, "msisdn,+6777596388,test number of the fraud team")
     summary = run_detector(settings, conn, wangiri.SPEC, wangiri.WangiriParams(), [HOUR], "run-1")
     assert summary.detections == 1
     found = detections(conn, "wangiri")
-    assert set(found) == {"+37342315510"}
-    assert set(found["+37342315510"]["reference_versions"]) == {
+    assert set(found) == {"+37369123456"}
+    assert set(found["+37369123456"]["reference_versions"]) == {
         "trunks.csv", "number_ranges.csv", "high_risk_destinations.csv", "whitelist.csv", "roaming.csv"
     }
     store.refresh_alerts(conn, "wangiri", [HOUR])
     alerted = conn.execute("select subject from sentinel.alerts").fetchall()
-    assert alerted == [("+37342315510",)]
+    assert alerted == [("+37369123456",)]
 
 
 def test_whitelisted_number_is_not_detected_by_sdhf(settings, conn, tmp_path):

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 
-from sentinel_pipeline import features, ingest, lake, schema
+from sentinel_pipeline import duck, features, ingest, lake, schema
 from sentinel_pipeline.settings import Settings
 
 T0 = datetime(2026, 11, 26, 0, tzinfo=timezone.utc)
@@ -90,8 +90,13 @@ def test_chunked_passes_give_the_same_features(tmp_path, monkeypatch):
     assert results[0] == results[1] and any(results[0].values())
 
 
-def test_the_memory_limit_sets_the_number_of_chunks():
-    con = duckdb.connect()
-    con.execute("create table raw as select range as i from range(2_500_000)")
-    assert features._chunks_for(con, "raw", Settings.from_env({"SENTINEL_DUCKDB_MEMORY_LIMIT": "4GB"})) == 1
-    assert features._chunks_for(con, "raw", Settings.from_env({"SENTINEL_DUCKDB_MEMORY_LIMIT": "1GB"})) == 3
+def test_the_memory_limit_sets_the_number_of_chunks(tmp_path):
+    def chunks(limit: str | None) -> int:
+        env = {"SENTINEL_HOME": str(tmp_path), **({"SENTINEL_DUCKDB_MEMORY_LIMIT": limit} if limit else {})}
+        with duck.connect(Settings.from_env(env)) as con:
+            con.execute("create table raw as select range as i from range(2_500_000)")
+            return features._chunks_for(con, "raw")
+
+    assert chunks("4GB") == 1
+    assert chunks("1GB") == 3
+    assert chunks(None) == 1  # DuckDB's default: 80 % of this machine's memory

@@ -101,7 +101,7 @@ def settings_read_from_env() -> set[str]:
     """Every variable Settings.from_env reads (settings.py is the one place that reads them)."""
     source = (PROJECT_ROOT / "sentinel_pipeline" / "settings.py").read_text()
     body = source[source.index("def from_env"):]
-    names = set(re.findall(r"""["']((?:SENTINEL|DATABASE|LOG|ENVIRONMENT)[A-Z0-9_]*)["']""", body))
+    names = set(re.findall(r"""["']((?:SENTINEL|DATABASE|LOG|ENVIRONMENT|DAGSTER_EVENT)[A-Z0-9_]*)["']""", body))
     assert {"DATABASE_URL", "SENTINEL_DUCKDB_MEMORY_LIMIT", "SENTINEL_LANDING_DIR"} <= names
     return names
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from sentinel_pipeline import duck
-from sentinel_pipeline.cdr.read import read_file_sql
+from sentinel_pipeline.cdr.read import normalised_file_sql
 from sentinel_pipeline.errors import UnreadableFile
 from sentinel_pipeline.settings import Settings
 
@@ -16,7 +16,7 @@ def rows_of(tmp_path: Path, text: str, env: dict | None = None, name: str = "f.c
     path = tmp_path / name
     path.write_text(text)
     con = duck.connect(settings)
-    _, sql = read_file_sql(con, path, 1, settings)
+    sql = normalised_file_sql(con, path, 1, settings)
     relation = con.sql(f"select * from ({sql}) order by line")
     return [dict(zip(relation.columns, r)) for r in relation.fetchall()]
 
@@ -25,23 +25,26 @@ HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
 
 
 @pytest.mark.parametrize(
-    "raw, e164, valid",
+    "raw, e164, valid, kind, region",
     [
-        ("08031234567", "+2348031234567", True),  # national prefix
-        ("+2348031234567", "+2348031234567", True),  # already E.164
-        ("2348031234567", "+2348031234567", True),  # country code without +
-        ("002348031234567", "+2348031234567", True),  # international prefix 00
-        ("0092348031234567", "+2348031234567", True),  # international prefix 009
-        ("00441632960001", "+441632960001", True),  # foreign number
-        ("8031234567", "+2348031234567", True),  # national number without its prefix
-        ("0803 123-4567", "+2348031234567", True),  # separators removed
-        ("ABC123", "ABC123", False),  # not a number: kept as sent, flagged
-        ("0806", "+234806", False),  # too short for E.164
+        ("08031234567", "+2348031234567", True, "mobile", "NG"),  # national prefix
+        ("+2348031234567", "+2348031234567", True, "mobile", "NG"),  # already E.164
+        ("2348031234567", "+2348031234567", True, "mobile", "NG"),  # country code without +
+        ("002348031234567", "+2348031234567", True, "mobile", "NG"),  # international prefix 00
+        ("0092348031234567", "+2348031234567", True, "mobile", "NG"),  # international prefix 009
+        ("00442079460958", "+442079460958", True, "fixed_line", "GB"),  # foreign number
+        ("00441632960001", "+441632960001", False, "unknown", None),  # the right length, but no UK range
+        ("00971501234567", "+971501234567", True, "mobile", "AE"),  # 00, not 009: +71 501... is no number
+        ("8031234567", "+2348031234567", True, "mobile", "NG"),  # national number without its prefix
+        ("0803 123-4567", "+2348031234567", True, "mobile", "NG"),  # separators removed
+        ("ABC123", "ABC123", False, "unknown", None),  # not a number: kept as sent, flagged
+        ("0806", "+234806", False, "unknown", "NG"),  # too short
     ],
 )
-def test_numbers_are_normalised_to_e164(tmp_path, raw, e164, valid):
+def test_numbers_are_normalised_to_e164(tmp_path, raw, e164, valid, kind, region):
     (row,) = rows_of(tmp_path, HEADER + f"r1,2026-11-26T10:00:00Z,5,{raw},08031234567\n")
-    assert (row["a_number"], row["a_valid"], row["a_number_raw"]) == (e164, valid, raw)
+    assert (row["a_number"], row["a_valid"], row["a_type"], row["a_region"], row["a_number_raw"]) == (
+        e164, valid, kind, region, raw)
     assert row["reject_reason"] is None
 
 

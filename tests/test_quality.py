@@ -17,7 +17,7 @@ from assets.features import caller_features
 from resources import SentinelResource
 from sentinel_pipeline import duck, ingest, landing, lake
 from sentinel_pipeline.cdr.lines import count_lines
-from sentinel_pipeline.cdr.read import with_file_rows
+from sentinel_pipeline.cdr.read import normalised_file_sql
 from sentinel_pipeline.errors import UnreadableFile
 from sentinel_pipeline.quality.pg_suites import raw_volume
 from sentinel_pipeline.settings import Settings
@@ -42,12 +42,13 @@ def _read_like_the_sensor(path: Path, settings: Settings) -> list[tuple]:
     """Rows of a file the way landing.scan_file and ingest read it (fast path, or line by line)."""
     con = duck.connect(settings)
 
-    def rows(sql):
+    def rows(lenient=False):
+        sql = normalised_file_sql(con, path, 1, settings, lenient=lenient)
         return con.execute(f"select line, reject_reason, record_id, seizure_time, duration_s from ({sql})").fetchall()
 
-    layout, result = with_file_rows(con, path, 1, settings, rows)
-    if layout.table is None and count_lines(path) != len(result) + 1:
-        layout, result = with_file_rows(con, path, 1, settings, rows, lenient=True)
+    result = rows()
+    if count_lines(path) != len(result) + 1:
+        result = rows(lenient=True)
     con.close()
     return result
 

@@ -70,6 +70,11 @@ class FileLayout:
     table: str | None = None
 
 
+def layout_key(layout: FileLayout) -> tuple:
+    """Files with equal keys can be read in one DuckDB scan."""
+    return layout.format, layout.layout, layout.delimiter, tuple(sorted(layout.columns.items()))
+
+
 def file_format(path: Path) -> str | None:
     name = path.name.lower()
     if name.endswith(".parquet"):
@@ -220,13 +225,18 @@ def _delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_header(path: Path) -> tuple[list[str], str]:
-    """The column names in the header line and the delimiter they are separated by."""
+def first_line(path: Path) -> bytes:
+    """The file's first line as bytes (the header of a CSV file)."""
     try:
         with open_lines(path) as fh:
-            first = fh.readline(MAX_LINE_BYTES + 1)
+            return fh.readline(MAX_LINE_BYTES + 1)
     except (OSError, EOFError) as exc:
         raise UnreadableFile(path, io_reason(exc)) from None
+
+
+def read_header(path: Path) -> tuple[list[str], str]:
+    """The column names in the header line and the delimiter they are separated by."""
+    first = first_line(path)
     if not first.strip():
         raise UnreadableFile(path, "no header line (empty first line)")
     if b"\x00" in first:

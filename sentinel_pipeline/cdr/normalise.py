@@ -1,7 +1,9 @@
 """From a file's columns to clean rows: the canonical mapping and the normalisation SQL.
 
-A file is read by DuckDB as text (every column VARCHAR), mapped onto the canonical columns, then
-normalised: numbers to E.164, times to UTC instants, and a reject reason for every row that cannot be
+A file is read by DuckDB as text (every column VARCHAR) and mapped onto the canonical columns
+(``canonical_select``); the canonical rows of a run are then typed (``typed_sql``): times to UTC
+instants, numbers to E.164 through the run's dictionary of distinct numbers (``sentinel_pipeline.numbers``:
+each distinct raw number is read once, not once per row), and a reject reason for every row that cannot be
 used. Nothing here writes anywhere; ``ingest.py`` decides where rows go.
 """
 
@@ -61,6 +63,13 @@ def _canonical_columns(layout: FileLayout) -> str:
     return ",\n    ".join(f"{expr} as {name}" for name, expr in columns.items())
 
 
+# The table of canonical text rows that ``canonical_select`` and ``canonical_select_files`` fill.
+CANONICAL_TEXT_COLUMNS = ", ".join(
+    [f"{c} varchar" for c in CANONICAL_REQUIRED + CANONICAL_OPTIONAL]
+    + ["file_id bigint", "line bigint", "parse_error varchar", "raw_line varchar"]
+)
+
+
 def canonical_select(path: Path, layout: FileLayout, file_id: int) -> str:
     """SQL yielding the canonical columns as text, plus file_id and the 1-based line in the file."""
     select = _canonical_columns(layout)
@@ -78,11 +87,20 @@ def canonical_select(path: Path, layout: FileLayout, file_id: int) -> str:
     )
 
 
-def canonical_select_files(paths: list[Path], layout: FileLayout, file_ids: list[int], rows: list[int]) -> str:
-    """``canonical_select`` over several files of one layout in a single scan (far faster than a scan
-    per file). DuckDB reads the files in list order and keeps that order, so a record's line is its
-    position in the scan less the records of the files before it (``rows``: each file's record count,
-    as counted when it was registered) plus one for the header."""
+def canonical_scan_sql(paths: list[Path], layout: FileLayout) -> str:
+    """The canonical columns as text of several files of one layout in one scan, with ``file_index``
+    (the file's position in ``paths``)."""
+    return (f"select\n    {_canonical_columns(layout)},\n    file_index\n"
+            f"from {scan_sql(list(paths), layout.format, layout.delimiter)}")
+
+
+def canonical_of_table(table: str, layout: FileLayout, file_ids: list[int], rows: list[int]) -> str:
+    """The canonical text rows of ``table``, which holds several files of one layout as DuckDB's reader
+    read them (``select *, file_index from`` a scan of them, in list order). DuckDB keeps the scan's
+    order when it fills a table, so a row's ``rowid`` is its position in the scan: its line is that less
+    the records of the files before it (``rows``: each file's record count, as counted when it was
+    registered) plus two (the header, and rowids count from 0). Cheaper than numbering rows with
+    ``row_number() over ()``, which orders the whole scan in one thread."""
     before = [0]
     for n in rows[:-1]:
         before.append(before[-1] + n)
@@ -91,52 +109,61 @@ def canonical_select_files(paths: list[Path], layout: FileLayout, file_ids: list
     return (
         f"select\n    {_canonical_columns(layout)},\n"
         f"    {ids}[file_index::bigint + 1]::bigint as file_id,\n"
-        f"    row_number() over () - {offsets}[file_index::bigint + 1] + 1 as line,\n"
+        f"    rowid - {offsets}[file_index::bigint + 1] + 2 as line,\n"
         f"    null::varchar as parse_error, null::varchar as raw_line\n"
-        f"from {scan_sql(list(paths), layout.format, layout.delimiter)}"
+        f"from {table}"
     )
 
 
-def e164_sql(column: str, settings: Settings) -> str:
-    """E.164 (with leading '+') for a cleaned number column; the cleaned value itself if it is not digits."""
-    cc = settings.country_code
-    branches = [f"when not regexp_full_match({column}, '\\+?[0-9]+') then {column}",
-                f"when starts_with({column}, '+') then {column}"]
-    for prefix in settings.international_prefixes:
-        branches.append(f"when starts_with({column}, {literal(prefix)}) then '+' || {column}[{len(prefix) + 1}:]")
-    if settings.national_prefix:
-        np = settings.national_prefix
-        branches.append(f"when starts_with({column}, {literal(np)}) then {literal('+' + cc)} || {column}[{len(np) + 1}:]")
-    # Bare digits: country code plus a full national number, or a national number without its prefix.
-    branches.append(f"when starts_with({column}, {literal(cc)}) and length({column}) >= {len(cc) + 8} then '+' || {column}")
-    branches.append(f"else {literal('+' + cc)} || {column}")
-    return f"case when {column} is null then null\n        " + "\n        ".join(branches) + "\n    end"
+def seizure_instant_sql(column: str = "seizure_time") -> str:
+    """The call's start as an instant; NULL when it is not an ISO-8601 time. The session's TimeZone must
+    be the source time zone: a time without an offset is read in it."""
+    return f"try_cast({column} as timestamptz)"
 
 
-def normalise_sql(source_sql: str, settings: Settings) -> str:
-    """Typed, normalised CDRs from the canonical text columns, with ``reject_reason`` NULL for good rows.
+def hour_of_rows_sql(canonical_sql: str, settings: Settings, *, by_file: bool = False) -> str:
+    """Per partition hour (NULL for rows with no usable time), how many rows ``canonical_sql`` holds:
+    what registration needs of a file, without normalising anything else. ``by_file``: per
+    ``file_index`` too (``canonical_scan_sql``)."""
+    seizure = seizure_instant_sql()
+    first = literal(settings.partitions_start_at)
+    file_index = "file_index, " if by_file else ""
+    return f"""
+select {file_index}case when {seizure} >= {first} and {seizure} <= now() + interval '{MAX_CLOCK_AHEAD}'
+            then {hour_sql(seizure, settings)} end as hour,
+       count(*) as rows
+from ({canonical_sql})
+group by all
+"""
+
+
+def typed_sql(source: str, numbers: str, settings: Settings) -> str:
+    """The staged rows (``schema.STAGED_COLUMNS``) from the canonical text rows of ``source`` and the
+    number dictionary ``numbers`` (``sentinel_pipeline.numbers.normalise_numbers`` over their a_number and
+    b_number values), with ``reject_reason`` NULL for good rows.
 
     The DuckDB session's TimeZone must be the source time zone: a time without an offset is read in it.
     A row whose time is unreadable, before the first partition or in the future has a NULL ``hour``.
     """
     first = literal(settings.partitions_start_at)
     return f"""
-with src as ({source_sql}),
+with src as ({source}),
 cleaned as (
-    select *,
-        regexp_replace(a_number, '[\\s().\\-/]', '', 'g') as a_clean,
-        regexp_replace(b_number, '[\\s().\\-/]', '', 'g') as b_clean,
-        try_cast(seizure_time as timestamptz) as seizure_ts,
-        try_cast(answer_time as timestamptz) as answer_ts,
+    select src.*,
+        {seizure_instant_sql("src.seizure_time")} as seizure_ts,
+        try_cast(src.answer_time as timestamptz) as answer_ts,
         -- Whole seconds only: try_cast would round '4.5' silently.
-        case when regexp_full_match(duration_s, '-?[0-9]+') then try_cast(duration_s as bigint) end as duration_int,
-        coalesce(upper(record_type), 'MOC') as record_type_norm
+        case when regexp_full_match(src.duration_s, '-?[0-9]+') then try_cast(src.duration_s as bigint) end
+            as duration_int,
+        coalesce(upper(src.record_type), 'MOC') as record_type_norm,
+        a.e164 as a_e164, a.valid as a_ok, a.number_type as a_type_, a.region as a_region_,
+        b.e164 as b_e164, b.valid as b_ok, b.number_type as b_type_, b.region as b_region_
     from src
+    left join {numbers} a on a.raw = src.a_number
+    left join {numbers} b on b.raw = src.b_number
 ),
 normalised as (
     select *,
-        {e164_sql('a_clean', settings)} as a_e164,
-        {e164_sql('b_clean', settings)} as b_e164,
         -- Far-past (before the first partition) and far-future times have no partition to go to.
         seizure_ts < {first} as before_partitions,
         seizure_ts > now() + interval '{MAX_CLOCK_AHEAD}' as in_future
@@ -150,10 +177,14 @@ select
     try_cast(duration_int as integer) as duration_s,  -- a rejected absurd value may not fit
     a_e164 as a_number,
     a_number as a_number_raw,
-    coalesce(regexp_full_match(a_e164, '\\+[1-9][0-9]{{6,14}}'), false) as a_valid,
+    coalesce(a_ok, false) as a_valid,
+    a_type_ as a_type,
+    a_region_ as a_region,
     b_e164 as b_number,
     b_number as b_number_raw,
-    coalesce(regexp_full_match(b_e164, '\\+[1-9][0-9]{{6,14}}'), false) as b_valid,
+    coalesce(b_ok, false) as b_valid,
+    b_type_ as b_type,
+    b_region_ as b_region,
     record_type_norm as record_type,
     trunk_in,
     trunk_out,
@@ -195,5 +226,3 @@ select * exclude (raw_line, src_struct),
     end as src_text
 from checked
 """
-
-

@@ -34,7 +34,7 @@ number (malformed and unallocated CLIs belong to ``invalid_cli``) and not of a s
 from __future__ import annotations
 
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import detection_rows, parse_lengths, trunk_cli_ctes
+from sentinel_pipeline.detectors.sql import detection_rows, trunk_cli_ctes
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.settings import Settings
 
@@ -48,7 +48,6 @@ class CliMaskingParams(DetectorParams):
     baseline_factor: float = 3.0
     baseline_days: int = 7
     min_clis_owner_at_home: int = 3
-    national_number_lengths: str = "mobile=10,fixed=10"
 
     @property
     def lookback_hours(self) -> int:
@@ -64,7 +63,7 @@ def detect_sql(p: CliMaskingParams, settings: Settings) -> str:
                 f" and national_cli_share >= {literal(p.baseline_factor)} * coalesce(baseline_share, 0)")
     return trunk_cli_ctes(
         arrived, kind="national", flagged="a.cli_class = 'national' and not a.roaming", distinct_cli="a_number",
-        lookback_hours=WINDOW - 1, settings=settings, nsn_lengths=parse_lengths(p.national_number_lengths),
+        lookback_hours=WINDOW - 1, settings=settings,
         call_flags={
             "roaming": "exists (select 1 from ref_roaming r where r.msisdn = c.a_number"
                        " and c.seizure_time >= r.roaming_from"

@@ -1,10 +1,12 @@
 """invalid_cli: calls presenting CLIs that are malformed or outside the allocated numbering plan, per
 ingress trunk.
 
-No real line has a number outside the plan: a CLI that is not a plausible E.164 number, a home number in
-an unallocated range (``number_ranges.csv`` marks it, or no range covers it), or a home number of the
-wrong length for its kind was made up by whoever delivered the call, usually to hide a bypassed or
-spoofed origin. One such CLI can be a switch fault; a trunk that keeps delivering them is a partner
+No real line has a number outside the plan: a CLI that is not a plausible E.164 number (``malformed``), another
+country's code with no valid number behind it (``invalid_foreign``), a home number in an unallocated range
+(``unallocated``: ``number_ranges.csv`` marks it, or no range covers it), or a home number that is not a
+valid one (``invalid_home``: the wrong length or a pattern the plan does not have) was made up by whoever
+delivered the call, usually to hide a bypassed or spoofed origin. Validity is phonenumbers' metadata for
+each country (the lake's ``a_valid``, ``a_region``: ``sentinel_pipeline.numbers``). One such CLI can be a switch fault; a trunk that keeps delivering them is a partner
 inventing numbers. Withheld CLIs (``anonymous``, ``private``, ...) are presentation-restricted, not invalid.
 
 Rule, per ingress trunk (``trunk_in``) over 24 h, over calls entering on it (every originating record
@@ -20,17 +22,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import parse_lengths, trunk_cli_detection
+from sentinel_pipeline.detectors.sql import trunk_cli_detection
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.settings import Settings
 
-INVALID_CLASSES = ("malformed", "unallocated", "wrong_length")
+INVALID_CLASSES = ("malformed", "invalid_foreign", "unallocated", "invalid_home")
 
 
 class InvalidCliParams(DetectorParams):
     min_invalid_calls: int = 10
     min_distinct_invalid_clis: int = 5
-    national_number_lengths: str = "mobile=10,fixed=10"
     lookback_hours: ClassVar[int] = 23
 
 
@@ -41,7 +42,7 @@ def detect_sql(p: InvalidCliParams, settings: Settings) -> str:
                " or c.trunk_in in (select trunk_id from ref_trunks where kind = 'national'))")
     return trunk_cli_detection(
         entered, kind="invalid", flagged=f"a.cli_class in ({', '.join(map(literal, INVALID_CLASSES))})", distinct_cli="a_number_raw",
-        lookback_hours=p.lookback_hours, settings=settings, nsn_lengths=parse_lengths(p.national_number_lengths),
+        lookback_hours=p.lookback_hours, settings=settings,
         severity=[("invalid_cli_calls >= 100 or invalid_cli_share >= 0.1", "CRITICAL"),
                   ("invalid_cli_calls >= 50", "HIGH"), ("invalid_cli_calls >= 20", "MEDIUM")],
         score=f"0.5 * least(1.0, invalid_cli_calls / {10 * p.min_invalid_calls:.1f})"

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
+
 from sentinel_pipeline.duck import literal
-from sentinel_pipeline.reference import RANGE_KINDS
 from sentinel_pipeline.settings import Settings
 
 # Presentation-restricted calls are legitimate: a CLI like this is withheld, not invalid.
@@ -96,58 +97,51 @@ from {source}{where_sql}
 """
 
 
-def parse_lengths(spec: str) -> dict[str, int]:
-    """``"mobile=10,fixed=8"`` -> {"mobile": 10, "fixed": 8}: national significant number lengths per
-    range kind (a kind of ``number_ranges.csv``)."""
-    lengths = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        kind, _, digits = part.partition("=")
-        kind = kind.strip()
-        if kind not in RANGE_KINDS or not digits.strip().isdigit():
-            raise ValueError(f"bad number length {part!r}: expected kind=digits with kind one of "
-                             f"{', '.join(RANGE_KINDS)}, e.g. mobile=10")
-        lengths[kind] = int(digits)
-    return lengths
-
-
-def cli_class_sql(clis: str, country_code: str, nsn_lengths: dict[str, int]) -> str:
-    """SQL classifying each distinct CLI of the relation ``clis`` (a_number, a_number_raw, a_valid).
+def cli_class_sql(clis: str, settings: Settings) -> str:
+    """SQL classifying each distinct CLI of the relation ``clis`` (a_number, a_number_raw, a_valid,
+    a_region: the lake's reading of the number, ``sentinel_pipeline.numbers``).
 
     Yields a_number, a_number_raw, range_kind and cli_class, one of:
-    ``withheld`` (presentation restricted), ``malformed`` (not a plausible E.164 number), ``foreign``
-    (another country's number: not judged here), ``unallocated`` (home number in no range, or in a range
-    marked unallocated), ``wrong_length`` (home number whose length does not fit its range's kind) and
-    ``national`` (a valid, allocated home number).
+    ``withheld`` (presentation restricted), ``malformed`` (not a plausible E.164 number), ``foreign`` (a valid number of another country), ``invalid_foreign`` (another country's
+    code, but no valid number of it), ``unallocated`` (home number in no range of ``number_ranges.csv``, or
+    in a range marked unallocated), ``invalid_home`` (home number in an allocated range that is not a valid
+    number: wrong length, or a pattern the numbering plan does not have) and ``national`` (a valid,
+    allocated home number).
     """
-    home = literal("+" + country_code)
-    # E.164 digits a number of each kind has: country code + national significant number
-    expected = " ".join(f"when {literal(k)} then {len(country_code) + v}" for k, v in nsn_lengths.items())
-    expected_digits = f"case m.range_kind {expected} end" if expected else "null"
+    home = literal("+" + settings.country_code)
+    home_region = literal(home_region_code(settings))
+    is_home = f"starts_with(c.a_number, {home}) and coalesce(c.a_region = {home_region}, true)"
     return f"""
 select c.a_number, c.a_number_raw, m.range_kind,
     case
         when regexp_matches(coalesce(c.a_number_raw, ''), {literal(WITHHELD_CLI_PATTERN)}) then 'withheld'
-        when not c.a_valid then 'malformed'
-        when not starts_with(c.a_number, {home}) then 'foreign'
+        when not regexp_full_match(c.a_number, '\\+[1-9][0-9]{{6,14}}') then 'malformed'
+        when not ({is_home}) then case when c.a_valid then 'foreign' else 'invalid_foreign' end
         when m.range_kind is null or not m.allocated then 'unallocated'
-        when length(c.digits) <> {expected_digits} then 'wrong_length'
+        when not c.a_valid then 'invalid_home'
         else 'national'
     end as cli_class
-from (select *, substr(a_number, 2) as digits from {clis}) c
+from {clis} c
 left join (
     -- longest matching prefix of the numbering plan
     select x.a_number,
            arg_max(r.kind, length(r.prefix)) as range_kind,
            arg_max(r.allocated, length(r.prefix)) as allocated
-    from (select distinct a_number from {clis} where a_valid and starts_with(a_number, {home})) x
-    join ref_ranges r on starts_with(substr(x.a_number, 2), r.prefix)
+    from {prefixes_of(f"(select distinct a_number from {clis} where starts_with(a_number, {home}))",
+                      "a_number", "ref_ranges")} x
+    join ref_ranges r using (prefix)
     group by x.a_number
 ) m using (a_number)
 """
 
 
+def home_region_code(settings: Settings) -> str:
+    """The ISO 3166 code of the home country (its main region, for a shared code such as +1)."""
+    return phonenumbers.region_code_for_country_code(int(settings.country_code))
+
+
 def trunk_cli_ctes(calls: str, *, kind: str, flagged: str, distinct_cli: str, lookback_hours: int,
-                   settings: Settings, nsn_lengths: dict[str, int], call_flags: dict[str, str] | None = None,
+                   settings: Settings, call_flags: dict[str, str] | None = None,
                    flagged_counts: dict[str, str] | None = None, by_reason: tuple[str, ...] = (),
                    before: str = "") -> str:
     """The CTEs of a per-trunk CLI detector, ending with ``shares``: per partition hour and trunk
@@ -160,59 +154,98 @@ def trunk_cli_ctes(calls: str, *, kind: str, flagged: str, distinct_cli: str, lo
     - ``shares``: ``calls``, ``<kind>_cli_calls``, ``distinct_<kind>_clis`` (distinct by ``distinct_cli``:
       ``a_number`` or ``a_number_raw``), ``<kind>_cli_share``, ``example_clis`` (five raw CLIs),
       ``active_in_hour`` (a flagged call fell in the partition hour), the ``flagged_counts`` (name ->
-      an aggregate where ``{flagged}`` stands for the condition) and, with ``by_reason``, a count per class.
+      an aggregate over the flagged calls' distinct CLIs, where ``{flagged}`` stands for the condition) and,
+      with ``by_reason``, a count per class.
+
+    A window's counts are sums of hourly counts (``hourly``), and its distinct counts are taken over the
+    distinct flagged CLIs of each hour (``flagged_clis``, few): no call is read once per target hour.
 
     ``before`` holds CTEs the flags use (ending with a comma).
     """
+    flag_names = list(call_flags or {})
     flags = "".join(f",\n           {expr} as {name}" for name, expr in (call_flags or {}).items())
     flagged_calls, distinct, share = f"{kind}_cli_calls", f"distinct_{kind}_clis", f"{kind}_cli_share"
-    extra = "".join(f"        count(*) filter (where a.cli_class = {literal(r)}) as {r},\n" for r in by_reason)
-    extra += "".join(f"        {agg.format(flagged=flagged)} as {name},\n" for name, agg in (flagged_counts or {}).items())
+    hourly_extra = "".join(f"        count(*) filter (where a.cli_class = {literal(r)}) as {r},\n" for r in by_reason)
+    window_extra = "".join(f"        sum(h.{r}) as {r},\n" for r in by_reason)
+    distinct_extra = "".join(f"        {agg.format(flagged='true')} as {name},\n"
+                             for name, agg in (flagged_counts or {}).items())
+    flag_columns = "".join(f", a.{name}" for name in flag_names)
     by_reason_json = ", ".join(f"{literal(r)}, {r}" for r in by_reason)
     return f"""
 with {before}
 entered as (
-    select c.hour, coalesce(c.trunk_in, '(none)') as trunk, c.a_number, c.a_number_raw, c.a_valid,
+    select c.hour, coalesce(c.trunk_in, '(none)') as trunk, c.a_number, c.a_number_raw, c.a_valid, c.a_region,
            c.seizure_time{flags}
     from cdrs c
     where {calls}
 ),
-clis as (select distinct a_number, a_number_raw, a_valid from entered),
-classified as ({cli_class_sql("clis", settings.country_code, nsn_lengths)}),
-calls as (
-    -- the calls of each target hour's window, with their CLI's class
-    select t.hour as partition_hour, e.*, k.cli_class, e.hour = t.hour as in_hour
-    from entered e join classified k using (a_number, a_number_raw) join targets t on {in_lookback(lookback_hours, "e")}
+clis as (select distinct a_number, a_number_raw, a_valid, a_region from entered),
+classified as ({cli_class_sql("clis", settings)}),
+marked as (
+    -- every call with its CLI's class, and whether it is flagged
+    select a.*, {flagged} as flagged
+    from (select e.*, k.cli_class from entered e join classified k using (a_number, a_number_raw)) a
+),
+hourly as (
+    -- per trunk and hour: the calls, and those flagged
+    select a.hour, a.trunk,
+        count(*) as calls,
+        count(*) filter (where a.flagged) as flagged_calls,
+{hourly_extra}        min(a.seizure_time) filter (where a.flagged) as first_seen,
+        max(a.seizure_time) filter (where a.flagged) as last_seen
+    from marked a
+    group by all
+),
+flagged_clis as (
+    select distinct a.hour, a.trunk, a.a_number, a.a_number_raw{flag_columns}
+    from marked a
+    where a.flagged
 ),
 trunks as (
-    select a.partition_hour, a.trunk,
-        count(*) as calls,
-        count(*) filter (where {flagged}) as {flagged_calls},
-        count(distinct a.{distinct_cli}) filter (where {flagged}) as {distinct},
-{extra}        bool_or(a.in_hour and {flagged}) as active_in_hour,
-        min(a.seizure_time) filter (where {flagged}) as first_seen,
-        max(a.seizure_time) filter (where {flagged}) as last_seen,
-        (list(distinct a.a_number_raw order by a.a_number_raw) filter (where {flagged}))[1:5] as example_clis
-    from calls a
+    select t.hour as partition_hour, h.trunk,
+        sum(h.calls) as calls,
+        sum(h.flagged_calls) as {flagged_calls},
+{window_extra}        bool_or(h.hour = t.hour and h.flagged_calls > 0) as active_in_hour,
+        min(h.first_seen) as first_seen,
+        max(h.last_seen) as last_seen
+    from hourly h join targets t on {in_lookback(lookback_hours, "h")}
+    group by all
+),
+distinct_flagged as (
+    select t.hour as partition_hour, a.trunk,
+        count(distinct a.{distinct_cli}) as {distinct},
+{distinct_extra}        (list(distinct a.a_number_raw order by a.a_number_raw))[1:5] as example_clis
+    from flagged_clis a join targets t on {in_lookback(lookback_hours, "a")}
     group by all
 ),
 shares as (
-    select *, round({flagged_calls} / calls, 4) as {share}{f", json_object({by_reason_json}) as by_reason" if by_reason else ""}
-    from trunks
+    select t.*, coalesce(d.{distinct}, 0) as {distinct},
+        {"".join(f"coalesce(d.{name}, 0) as {name}, " for name in (flagged_counts or {}))}d.example_clis,
+        round({flagged_calls} / calls, 4) as {share}{f", json_object({by_reason_json}) as by_reason" if by_reason else ""}
+    from trunks t left join distinct_flagged d using (partition_hour, trunk)
 )"""
 
 
 def trunk_cli_detection(calls: str, *, kind: str, flagged: str, distinct_cli: str, lookback_hours: int,
-                        settings: Settings, nsn_lengths: dict[str, int], severity: list[tuple[str, str]],
+                        settings: Settings, severity: list[tuple[str, str]],
                         score: str, rule: list[Condition], by_reason: tuple[str, ...] = ()) -> str:
     """A whole per-trunk CLI detector over ``trunk_cli_ctes``: the trunks whose flagged calls (one of them
     in the partition hour itself) meet the ``rule``."""
     evidence = (("calls", f"{kind}_cli_calls", f"distinct_{kind}_clis", f"{kind}_cli_share")
                 + (("by_reason",) if by_reason else ()) + ("example_clis",))
     return trunk_cli_ctes(calls, kind=kind, flagged=flagged, distinct_cli=distinct_cli, lookback_hours=lookback_hours,
-                          settings=settings, nsn_lengths=nsn_lengths, by_reason=by_reason) + detection_rows(
+                          settings=settings, by_reason=by_reason) + detection_rows(
         subject_type="trunk", subject="trunk", lookback_hours=lookback_hours, severity=severity, score=score,
         evidence=evidence, source="shares", rule=rule, where="active_in_hour")
+
+
+def prefixes_of(relation: str, column: str, table: str) -> str:
+    """The rows of ``relation`` once per prefix length of ``table`` (a reference table whose ``prefix`` is
+    E.164 digits without '+'), with ``prefix``: that many digits of ``column`` (an E.164 number), so that
+    ``join {table} using (prefix)`` finds every range a number falls in by equality (a hash join)
+    rather than by testing every prefix against every number."""
+    return (f"(select n.*, substr(n.{column}, 2, l.length) as prefix from {relation} n, "
+            f"(select distinct length(prefix) as length from {table}) l)")
 
 
 def high_risk_sql(numbers: str, column: str) -> str:
@@ -221,7 +254,7 @@ def high_risk_sql(numbers: str, column: str) -> str:
     return f"""
 select n.{column} as number, arg_max(h.prefix, length(h.prefix)) as hr_prefix,
        arg_max(h.reason, length(h.prefix)) as hr_reason
-from (select distinct {column} from {numbers} where starts_with({column}, '+')) n
-join ref_high_risk h on starts_with(substr(n.{column}, 2), h.prefix)
+from {prefixes_of(f"(select distinct {column} from {numbers} where starts_with({column}, '+'))", column, "ref_high_risk")} n
+join ref_high_risk h using (prefix)
 group by n.{column}
 """

@@ -1,0 +1,78 @@
+"""The fast path (issue 11: numbers read once per distinct value by phonenumbers' rules, one scan per
+layout, partitioned writes) finds what the engine before it found: a generated scenario with every kind
+of fraud gives the same detections, hour by hour, with the same severities and scores.
+
+``tests/data/detections_before_fast_path.csv`` was recorded by this module, run as a script on commit
+a2fdef3 (the last commit before the change)::
+
+    python tests/test_detections_unchanged.py tests/data/detections_before_fast_path.csv
+
+What the better number reading changes on purpose is listed in docs/benchmarks.md ("Detection results");
+none of it occurs in this scenario, whose numbers are valid by phonenumbers (docs/generator.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCENARIO = dict(start=datetime(2026, 11, 20, tzinfo=timezone.utc), hours=30, subscribers=2000, seed=41,
+                scenario="everything")
+GOLDEN = Path(__file__).parent / "data" / "detections_before_fast_path.csv"
+COLUMNS = ["detector", "partition_hour", "subject_type", "subject", "severity", "score"]
+
+
+def detections(settings) -> list[list[str]]:
+    """Generate the scenario into ``settings.landing_dir``, process it, and return every detection."""
+    from sentinel_pipeline import database
+    from sentinel_pipeline.cli.process import process_landing
+    from sentinel_pipeline.generator import generate
+
+    generate(settings.landing_dir, labels_path=settings.home / "labels.csv", **SCENARIO)
+    process_landing(settings)
+    with database.connect(settings) as conn:
+        rows = conn.execute(
+            """
+            select detector, to_char(partition_hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   subject_type, subject, severity::text, round(score::numeric, 6)::text
+            from sentinel.detections order by 1, 2, 3, 4
+            """
+        ).fetchall()
+    return [list(r) for r in rows]
+
+
+def test_the_fast_path_finds_what_the_engine_before_it_found(settings):
+    with open(GOLDEN, newline="") as fh:
+        reader = csv.reader(fh)
+        assert next(reader) == COLUMNS
+        before = [row for row in reader]
+    after = detections(settings)
+    assert len({r[0] for r in before}) >= 6  # the scenario exercises the detectors, not one of them
+    missing = [r for r in before if r not in after]
+    new = [r for r in after if r not in before]
+    assert not missing and not new, f"{len(missing)} detections lost, {len(new)} new: {missing[:5]} {new[:5]}"
+
+
+if __name__ == "__main__":
+    import os
+    import shutil
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="snt-golden-"))
+    os.environ.update(SENTINEL_HOME=str(home), SENTINEL_LANDING_SETTLE_SECONDS="0")
+    from sentinel_pipeline import database
+    from sentinel_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        rows = detections(settings)
+    finally:
+        database.stop_embedded(settings)
+        shutil.rmtree(home, ignore_errors=True)
+    with open(sys.argv[1], "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    print(f"{sys.argv[1]}: {len(rows)} detections")
