@@ -41,10 +41,14 @@ from typing import ClassVar
 
 from sentinel_pipeline import schema
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import detection_rows, in_lookback
+from sentinel_pipeline.detectors.sql import detection_rows, in_lookback, prefixes_of
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.reference import RANGE_KINDS
 from sentinel_pipeline.settings import Settings
+
+
+# The slot of the candidate filter: short enough that ordinary back-to-back calls rarely share one.
+BUCKET_SECONDS = 600
 
 
 class ImpossibleConcurrencyParams(DetectorParams):
@@ -60,27 +64,44 @@ def detect_sql(p: ImpossibleConcurrencyParams, settings: Settings) -> str:
     limit = literal(p.max_concurrent_calls)
     multi_line = literal([k.strip() for k in p.multi_line_kinds.split(",") if k.strip()])
     return f"""
-with multi_line_numbers as (
-    -- numbers in a range of a multi-line kind (fixed lines: PBX pilots), longest prefix of the plan
-    select n.a_number
-    from (select distinct a_number from cdrs where starts_with(a_number, '+')) n
-    join ref_ranges r on starts_with(substr(n.a_number, 2), r.prefix)
-    group by n.a_number
-    having list_contains({multi_line}, arg_max(r.kind, length(r.prefix)))
-),
-legs as (
+with counted as (
     -- every answered record of a call made by the number: originating records, and the terminating leg
-    -- of a call from another national network (its only leg here); one row per call
+    -- of a call from another national network (its only leg here)
     select a_number, b_number, coalesce(answer_time, seizure_time) as call_start, duration_s, hour,
-           any_value(trunk_in) as trunk_in, any_value(cell_id) as cell_id,
-           any_value(imei) filter (where record_type <> 'MTC') as imei,
-           min(case when record_type = 'MTC' then 'MTC_interconnect' else record_type end) as leg
+           trunk_in, cell_id, imei, record_type
     from cdrs
     where duration_s > 0
       and (record_type in ({originating})
            or (record_type = 'MTC' and trunk_in in (select trunk_id from ref_trunks where kind = 'national')))
       and (trunk_in is null or trunk_in not in (select trunk_id from ref_trunks where kind = 'access'))
-      and a_number not in (select a_number from multi_line_numbers)
+),
+candidates as (
+    -- numbers in more than the limit of records touching one ten-minute slot: calls that
+    -- overlap at an instant all touch its slot, so no other number can exceed the limit (a cheap hash
+    -- aggregate; most numbers are never in two calls at once, and the sweep below is for the few)
+    select distinct a_number
+    from (select a_number, unnest(range(epoch(call_start)::bigint // {BUCKET_SECONDS},
+                                        (epoch(call_start)::bigint + duration_s) // {BUCKET_SECONDS} + 1)) as slot
+          from counted)
+    group by a_number, slot
+    having count(*) > {limit}
+),
+multi_line_numbers as (
+    -- candidates in a range of a multi-line kind (fixed lines: PBX pilots), longest prefix of the plan
+    select n.a_number
+    from {prefixes_of("(select a_number from candidates where starts_with(a_number, '+'))", "a_number", "ref_ranges")} n
+    join ref_ranges r using (prefix)
+    group by n.a_number
+    having list_contains({multi_line}, arg_max(r.kind, length(r.prefix)))
+),
+legs as (
+    -- one row per call of a candidate
+    select a_number, b_number, call_start, duration_s, hour,
+           any_value(trunk_in) as trunk_in, any_value(cell_id) as cell_id,
+           any_value(imei) filter (where record_type <> 'MTC') as imei,
+           min(case when record_type = 'MTC' then 'MTC_interconnect' else record_type end) as leg
+    from counted
+    where a_number in (select a_number from candidates except select a_number from multi_line_numbers)
     group by a_number, b_number, call_start, duration_s, hour
 ),
 calls as (

@@ -156,13 +156,18 @@ imeis as (
     where i.imsis >= {p.min_imsis_per_imei}
     group by all
 ),
+imei_received as (
+    -- calls received by the SIMs of each handset in its window (activity is per number and hour)
+    select i.partition_hour, i.imei, sum(a.received) as received_calls
+    from (select partition_hour, imei, unnest(msisdns) as a_number from imeis) i
+    join activity a
+      on a.a_number = i.a_number
+     and a.hour between i.partition_hour - interval {L} hours and i.partition_hour
+    group by all
+),
 imei_profiles as (
-    select i.*,
-        (select count(*) from cdrs r
-         where r.record_type = 'MTC' and list_contains(i.msisdns, r.b_number)
-           and r.hour between i.partition_hour - interval {L} hours and i.partition_hour
-        ) as received_calls
-    from imeis i
+    select i.*, coalesce(r.received_calls, 0) as received_calls
+    from imeis i left join imei_received r using (partition_hour, imei)
     where i.active_in_hour and i.distinct_destinations >= {p.min_distinct_destinations}
 )
 {detection_rows(
