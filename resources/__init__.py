@@ -19,6 +19,8 @@ from sentinel_pipeline import database
 from sentinel_pipeline.settings import Settings
 
 SETTINGS = Settings.from_env()
+# The first wait before a step that lost its database connection runs again; doubled on each retry.
+STEP_RETRY_SECONDS = 5
 
 
 class SentinelResource(dg.ConfigurableResource):
@@ -50,5 +52,18 @@ class SentinelResource(dg.ConfigurableResource):
 
     @contextmanager
     def postgres(self) -> Iterator[psycopg.Connection]:
-        with database.connect(self.settings(), autocommit=True) as conn:
-            yield conn
+        """An autocommit connection. In a step, a lost or refused connection (the server restarted or
+        failed over) fails the step with a retry request: Dagster runs the step again after 5 s, 10 s,
+        20 s, ... up to ``SENTINEL_STEP_RETRIES`` times; after that the run fails and the sensor asks for
+        its hours again (docs/operations.md, "Failures"). Other errors fail the step at once."""
+        settings = self.settings()
+        try:
+            with database.connect(settings, autocommit=True) as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            try:
+                attempt = dg.OpExecutionContext.get().retry_number
+            except dg.DagsterInvariantViolationError:  # not in a step (a sensor tick): the next tick tries again
+                raise
+            raise dg.RetryRequested(max_retries=settings.step_retries,
+                                    seconds_to_wait=STEP_RETRY_SECONDS * 2 ** attempt) from exc

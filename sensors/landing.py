@@ -154,6 +154,9 @@ def register(settings: Settings, sentinel: SentinelResource, cursor: str | None,
         log.warning(f"quarantined {f.path}: {reason}")
     for path, columns in outcome.extra_columns.items():
         log.info(f"{path}: ignored columns not in its layout: {', '.join(columns)}")
+    if outcome.deferred:
+        log.info(f"{outcome.deferred} ready files left for the next tick (SENTINEL_SENSOR_MAX_FILES_PER_TICK, "
+                 f"_MAX_BYTES_PER_TICK, _TICK_SECONDS)")
     return outcome, json.dumps({"waiting": outcome.waiting})
 
 
@@ -170,6 +173,7 @@ def evaluate(settings: Settings, sentinel: SentinelResource, instance: dg.Dagste
     plan = plan_work(pending(settings, sentinel), settings, instance, log)
     if not plan.requests:
         notes = [f"{len(outcome.waiting)} files still being written" if outcome.waiting else "",
+                 f"{outcome.deferred} files left for the next tick" if outcome.deferred else "",
                  f"{len(plan.busy)} ranges wait for runs in progress" if plan.busy else "",
                  f"{len(plan.backing_off)} ranges back off after a failed run" if plan.backing_off else "",
                  f"{len(plan.given_up)} ranges failed too often" if plan.given_up else ""]

@@ -49,6 +49,7 @@ class TickOutcome:
     hours: set[datetime] = field(default_factory=set)
     waiting: dict[str, list[int]] = field(default_factory=dict)
     extra_columns: dict[str, list[str]] = field(default_factory=dict)  # path -> ignored columns
+    deferred: int = 0  # ready files left for the next tick (the tick's file, byte or time budget ran out)
 
 
 def is_candidate(name: str) -> bool:
@@ -160,28 +161,57 @@ def register_landed_files(
     seen_before: dict[str, list[int]],
     now: float | None = None,
 ) -> TickOutcome:
-    """Register every new, stable file (at most ``sensor_max_files_per_tick``) and collect its hours.
+    """Register new, stable files and collect their hours, within the tick's budget: at most
+    ``sensor_max_files_per_tick`` files and ``sensor_max_bytes_per_tick`` bytes (one file at least,
+    however large), and no new batch once ``sensor_tick_seconds`` have passed. The files left over are
+    counted in ``deferred`` and taken by the next tick; each batch is registered before the next is read.
 
     ``seen_before`` maps a path to the [size, mtime_ns] seen on the previous look (the sensor cursor).
     """
+    started = time.monotonic()
     now = time.time() if now is None else now
     outcome = TickOutcome()
     listing = list_landing(settings.landing_dir)
     known = registry.known_identities(conn, [f.path for f in listing])
-    ready = []
+    ready, ready_bytes = [], 0
     for f in (f for f in listing if f.identity not in known):
         settled = now - f.mtime_ns / 1e9 >= settings.landing_settle_seconds
         if not settled and seen_before.get(f.path) != [f.size, f.mtime_ns]:
             outcome.waiting[f.path] = [f.size, f.mtime_ns]
-        elif len(ready) < settings.sensor_max_files_per_tick:
+        elif ready and (len(ready) >= settings.sensor_max_files_per_tick
+                        or ready_bytes + f.size > settings.sensor_max_bytes_per_tick):
+            outcome.deferred += 1
+        else:
             ready.append(f)
+            ready_bytes += f.size
     if not ready:
         return outcome
+    batches = _batches(ready, BATCH_BYTES)
     with duck.connect(settings) as con:
-        scans = scan_files(con, [settings.landing_dir / f.path for f in ready], settings)
-    for f in ready:
-        _register(conn, f, scans[settings.landing_dir / f.path], outcome)
+        for n, batch in enumerate(batches):
+            if n and time.monotonic() - started > settings.sensor_tick_seconds:
+                outcome.deferred += sum(len(b) for b in batches[n:])
+                break
+            scans = scan_files(con, [settings.landing_dir / f.path for f in batch], settings)
+            for f in batch:
+                _register(conn, f, scans[settings.landing_dir / f.path], outcome)
     return outcome
+
+
+# Registration reads files in batches of about this many bytes, checking the tick's time between them.
+BATCH_BYTES = 256_000_000
+
+
+def _batches(files: list[LandedFile], size: int) -> list[list[LandedFile]]:
+    batches: list[list[LandedFile]] = []
+    total = size
+    for f in files:
+        if total >= size:
+            batches.append([])
+            total = 0
+        batches[-1].append(f)
+        total += f.size
+    return batches
 
 
 def _register(conn: psycopg.Connection, f: LandedFile, scan: Scan | UnreadableFile, outcome: TickOutcome) -> None:

@@ -77,7 +77,10 @@ class Settings:
     sensor_interval_seconds: int = 15
     landing_settle_seconds: int = 5
     sensor_max_files_per_tick: int = 200
+    sensor_max_bytes_per_tick: int = 2_000_000_000
+    sensor_tick_seconds: int = 30  # a tick stops registering files after this (Dagster's timeout: 60 s)
     work_max_attempts: int = 5
+    step_retries: int = 3  # a step that lost its database connection runs again this many times
     automation_lookback_hours: int = 48
     # Data quality: extra CSV/Parquet layouts (docs/data-quality.md)
     column_map: Path | None = None
@@ -116,7 +119,10 @@ class Settings:
             sensor_interval_seconds=_int(env, "SENTINEL_SENSOR_INTERVAL_SECONDS", 15),
             landing_settle_seconds=_int(env, "SENTINEL_LANDING_SETTLE_SECONDS", 5),
             sensor_max_files_per_tick=_int(env, "SENTINEL_SENSOR_MAX_FILES_PER_TICK", 200),
+            sensor_max_bytes_per_tick=_int(env, "SENTINEL_SENSOR_MAX_BYTES_PER_TICK", 2_000_000_000),
+            sensor_tick_seconds=_int(env, "SENTINEL_SENSOR_TICK_SECONDS", 30),
             work_max_attempts=_int(env, "SENTINEL_WORK_MAX_ATTEMPTS", 5),
+            step_retries=_int(env, "SENTINEL_STEP_RETRIES", 3),
             automation_lookback_hours=_int(env, "SENTINEL_AUTOMATION_LOOKBACK_HOURS", 48),
             column_map=Path(env["SENTINEL_COLUMN_MAP"]).expanduser().resolve() if env.get("SENTINEL_COLUMN_MAP") else None,
         )

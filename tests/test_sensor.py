@@ -116,6 +116,32 @@ def test_work_per_tick_is_bounded(settings, conn, monkeypatch):
     assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-27-11:00")]
 
 
+def test_bytes_and_time_per_tick_are_bounded(settings, conn, monkeypatch):
+    names = [drop(settings, f"b{i}.csv", [call(f"{i}-{j}", f"2026-11-26T1{i}:{j:02d}:00Z") for j in range(50)],
+                  age_seconds=3600 - i) for i in range(3)]
+    size = (settings.landing_dir / names[0]).stat().st_size
+    monkeypatch.setenv("SENTINEL_SENSOR_MAX_BYTES_PER_TICK", str(2 * size - 1))
+    tick()
+    assert conn.execute("select count(*) from sentinel.landed_files").fetchone() == (1,)  # one file at least
+    # Out of time after the first batch: the rest waits for the next tick (each batch is one file here).
+    monkeypatch.setenv("SENTINEL_SENSOR_MAX_BYTES_PER_TICK", str(10 * size))
+    monkeypatch.setenv("SENTINEL_SENSOR_TICK_SECONDS", "0")
+    monkeypatch.setattr("sentinel_pipeline.landing.BATCH_BYTES", 1)
+    tick()
+    assert conn.execute("select count(*) from sentinel.landed_files").fetchone() == (2,)
+    tick()
+    assert conn.execute("select count(*) from sentinel.landed_files").fetchone() == (3,)
+
+
+def test_files_registered_by_a_tick_that_died_are_still_run(settings, conn):
+    from sentinel_pipeline import landing
+
+    drop(settings, "a.csv", [call("1", "2026-11-26T10:05:00Z")])
+    # A tick registered the file, then died before it returned its run request.
+    landing.register_landed_files(Settings.from_env(), conn, {})
+    assert ranges(tick()) == [("2026-11-26-10:00", "2026-11-27-09:00")]
+
+
 def test_unreadable_files_are_quarantined_not_retried(settings, conn):
     drop(settings, "bad.csv", [])
     (settings.landing_dir / "bad.csv").write_text("just,some,columns\n1,2,3\n")
