@@ -45,7 +45,7 @@ LAKE_COLUMNS = schema.select_list(schema.RAW_CDR_COLUMNS)
 
 # Every delivery of a record_id after its first, as a reject row naming the delivery that was kept.
 DUPLICATES_SQL = """
-select file_id, line, hour,
+select file_id, line, hour, rebuilt,
     'duplicate record_id: first delivered in file ' || kept_file_id || ' line ' || kept_line as reason,
     to_json(struct_pack(record_id, seizure_time, duration_s, a_number_raw, b_number_raw, record_type))::varchar as raw
 from (
@@ -200,7 +200,9 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
                                         settings, output="numbers", assume_distinct=True)
             summary.distinct_numbers = con.sql(f"select count(*) from {numbers}").fetchall()[0][0]
         with summary.stage("type"):
-            # Rows whose time cannot be read are recorded under the first hour of their file.
+            # Every row of the files, also those of hours not rebuilt now: a record delivered again is
+            # found among all the hours its files touch. Rows whose time cannot be read are recorded
+            # under the first hour of their file.
             con.execute("create temp table first_hours (file_id bigint, first_hour timestamptz)")
             if files:
                 con.execute("insert into first_hours values "
@@ -208,46 +210,46 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
             con.execute(
                 f"""
                 create temp table staged as
-                select rows.* replace (coalesce(rows.hour, files.first_hour) as hour)
+                select rows.* replace (coalesce(rows.hour, files.first_hour) as hour),
+                    list_contains({literal(todo)}::timestamptz[], coalesce(rows.hour, files.first_hour)) as rebuilt
                 from ({typed_sql("select * from src", numbers, settings)}) as rows
                 join first_hours as files using (file_id)
-                where list_contains({literal(todo)}::timestamptz[], coalesce(rows.hour, files.first_hour))
                 """
             )
             con.execute("drop view src")
             for table in (*tables, numbers):
                 con.execute(f"drop table {table}")
             summary.rows_read, summary.rejected = con.execute(
-                "select count(*), count(reject_reason) from staged"
+                "select count(*), count(reject_reason) from staged where rebuilt"
             ).fetchone()
         with summary.stage("duplicates"):
             # The same record_id delivered twice is one call: keep its first delivery. The others go with
             # the rejects (DUPLICATES_SQL), so that for every file accepted + rejected = rows read. Only ids
             # seen more than once are ranked: ranking all rows cost 20 s per 10M.
-            con.execute(f"create temp table duplicates as {DUPLICATES_SQL}")
+            con.execute(f"create temp table duplicates as select * from ({DUPLICATES_SQL}) where rebuilt")
         accepted = (f"(select {LAKE_COLUMNS}, hour from staged anti join duplicates using (file_id, line)"
-                    " where reject_reason is null)")
+                    " where rebuilt and reject_reason is null)")
         per_hour_in = dict(
-            con.sql("select hour, count(*) from staged where reject_reason is null group by hour").fetchall()
+            con.sql("select hour, count(*) from staged where rebuilt and reject_reason is null group by hour").fetchall()
         )
         per_hour_duplicates = dict(con.sql("select hour, count(*) from duplicates group by hour").fetchall())
         per_hour = {h: n - per_hour_duplicates.get(h, 0) for h, n in per_hour_in.items()}
         per_hour_rejected = dict(
-            con.sql("select hour, count(*) from staged where reject_reason is not null group by hour").fetchall()
+            con.sql("select hour, count(*) from staged where rebuilt and reject_reason is not null group by hour").fetchall()
         )
         summary.accepted = sum(per_hour.values())
         summary.duplicates = sum(per_hour_duplicates.values())
         summary.reject_reasons = dict(
             con.sql(
                 "select regexp_extract(reject_reason, '^[^:]*'), count(*) from staged "
-                "where reject_reason is not null group by 1 order by 2 desc"
+                "where rebuilt and reject_reason is not null group by 1 order by 2 desc"
             ).fetchall()
         )
         rejects = con.sql(
-            "select file_id, line, hour, reject_reason, src_text from staged where reject_reason is not null"
+            "select file_id, line, hour, reject_reason, src_text from staged where rebuilt and reject_reason is not null"
         ).fetchall()
         if summary.duplicates:
-            rejects += con.sql("select * from duplicates").fetchall()
+            rejects += con.sql("select * exclude (rebuilt) from duplicates").fetchall()
 
         with summary.stage("write"):
             lake.write_hours(con, accepted, LAKE_COLUMNS, settings.lake_dir, ASSET, todo)

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from sentinel_pipeline.duck import literal
+from sentinel_pipeline.errors import SentinelError
 
 
 def hour_path(lake_dir: Path, asset: str, hour: datetime) -> Path:
@@ -35,12 +36,25 @@ def existing_paths(lake_dir: Path, asset: str, hours: list[datetime], lookback_h
     return paths
 
 
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
+    """Run a COPY into ``target``; a full disk is named as such (DuckDB says it deep in its message)."""
+    try:
+        con.execute(sql)
+    except (duckdb.IOException, OSError) as exc:
+        if "No space left on device" not in str(exc):
+            raise
+        raise SentinelError(
+            f"{target}: no space left on the lake's disk; nothing of this run was marked done. Free space "
+            f"(or grow the volume) and the next run writes these hours again"
+        ) from exc
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
     """Write the query's rows to ``path``: readers see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        con.execute(f"copy ({select_sql}) to {literal(tmp)} (format parquet, compression zstd)")
+        _copy(con, f"copy ({select_sql}) to {literal(tmp)} (format parquet, compression zstd)", path)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -57,13 +71,11 @@ def write_hours(con: duckdb.DuckDBPyConnection, table: str, columns: str, lake_d
     utc = "timezone('UTC', hour)"
     try:
         scratch.mkdir(parents=True)
-        con.execute(
-            f"""
+        _copy(con, f"""
             copy (select {columns}, strftime({utc}, '%Y-%m-%d') as day, strftime({utc}, '%H%M') as hhmm
                   from {table})
             to {literal(str(scratch))} (format parquet, compression zstd, partition_by (day, hhmm))
-            """
-        )
+            """, base)
         for h in hours:
             target = hour_path(lake_dir, asset, h)
             written = sorted((scratch / f"day={target.parent.name}" / f"hhmm={target.stem}").glob("*.parquet"))

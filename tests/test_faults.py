@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
 
+from resources import SentinelResource
+from sentinel_pipeline import database
 from sentinel_pipeline.cli.process import process_landing
 from sentinel_pipeline.generator import generate
-from sentinel_pipeline.settings import PROJECT_ROOT
+from sentinel_pipeline.migrations import migrate
+from sentinel_pipeline.settings import PROJECT_ROOT, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 START = datetime(2026, 11, 20, tzinfo=timezone.utc)
@@ -135,3 +141,110 @@ def test_two_sentinel_process_at_once_end_as_one_clean_run(settings, make_databa
     with psycopg.connect(both.database_url) as conn:
         assert conn.execute("select count(*) = count(distinct path) from sentinel.landed_files").fetchone() == (True,)
         assert conn.execute("select count(*) from sentinel.hour_leases").fetchone() == (0,)
+
+
+def test_postgresql_restarted_mid_run_then_everything_is_done_once(settings, tmp_path, clean, monkeypatch):
+    # A server of the test's own, to restart (its socket lives in the home: keep the path short).
+    server = Settings(home=Path(tempfile.mkdtemp(prefix="snt-pg-")))
+    url = database.start_embedded(server)
+    try:
+        restarted = scenario_settings(settings, url, tmp_path / "restarted")
+        migrate(restarted)  # so that the moment to restart can be watched for from the start
+        land(restarted)
+        proc = subprocess.Popen([sys.executable, "-m", "sentinel_pipeline.cli", "process", "--quiet"],
+                                env=env_for(restarted), cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_for(url, MOMENTS["after raw_cdrs"])
+            database.stop_embedded(server)
+            database.start_embedded(server)
+            output = proc.communicate(timeout=600)[0]
+        finally:
+            proc.kill()
+        # The run either finished (its steps retried the lost connection) or failed with a clear message;
+        # either way the next `sentinel process` leaves exactly what one clean run leaves.
+        assert proc.returncode == 0 or "failed" in output.lower(), output
+        for key, value in env_for(restarted).items():
+            monkeypatch.setenv(key, value)
+        summary = process_landing(restarted)
+        assert not summary.failed
+        assert outcome(url) == clean
+        assert process_landing(restarted).runs == []
+    finally:
+        database.stop_embedded(server)
+        shutil.rmtree(server.home, ignore_errors=True)
+
+
+def test_a_file_delivered_again_under_another_name_is_counted_once(settings, make_database, tmp_path, clean,
+                                                                   monkeypatch):
+    again = scenario_settings(settings, make_database(), tmp_path / "again")
+    land(again)
+    for key, value in env_for(again).items():
+        monkeypatch.setenv(key, value)
+    assert not process_landing(again).failed
+    # Mediation re-sends a file under a new name, and sends it once more with its first record moved an
+    # hour back (a corrected clock, so that record falls in another hour): every record was delivered before.
+    original = sorted(again.landing_dir.glob("*.csv"))[30]
+    shutil.copy(original, again.landing_dir / f"resent_{original.name}")
+    lines = original.read_text().splitlines(keepends=True)
+    record_id, seizure, rest = lines[1].split(",", 2)
+    moved = (datetime.fromisoformat(seizure) - timedelta(hours=1)).isoformat()
+    (again.landing_dir / f"corrected_{original.name}").write_text(lines[0] + f"{record_id},{moved},{rest}" + "".join(lines[2:]))
+    summary = process_landing(again)
+    assert summary.runs and not summary.failed
+    result = outcome(again.database_url)
+    assert result["detections"] == clean["detections"] and result["alerts"] == clean["alerts"]
+    # Every record of the two new files is a duplicate of its first delivery, in whatever hour it fell.
+    data_rows = len(lines) - 1
+    accepted = {hour: rows for hour, rows, _, _ in result["raw"]}
+    assert accepted == {hour: rows for hour, rows, _, _ in clean["raw"]}
+    assert sum(d for *_, d in result["raw"]) == 2 * data_rows
+
+
+def test_a_full_lake_disk_fails_clearly_marks_nothing_done_and_the_next_run_repairs(
+        settings, make_database, tmp_path, clean, monkeypatch):
+    full = scenario_settings(settings, make_database(), tmp_path / "full")
+    full.lake_dir.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full.lake_dir)],
+                             capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        land(full)
+        for key, value in env_for(full).items():
+            monkeypatch.setenv(key, value)
+        summary = process_landing(full)
+        assert summary.failed
+        with psycopg.connect(full.database_url) as conn:
+            assert conn.execute("select count(*) from sentinel.pipeline_hours").fetchone() == (0,)
+            assert conn.execute("select count(*) from sentinel.detections").fetchone() == (0,)
+        assert not [p for p in full.lake_dir.rglob("*") if p.is_file() and not p.name.endswith(".parquet")]
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            run = instance.get_run_by_id(summary.failed[0])
+            failure = [e for e in instance.all_logs(run.run_id) if e.dagster_event and e.dagster_event.is_step_failure]
+        assert "no space left on the lake's disk" in str(failure[0].dagster_event.step_failure_data.error)
+        # The operator grows the volume; the next run writes everything.
+        subprocess.run(["mount", "-o", "remount,size=256m", str(full.lake_dir)], check=True)
+        summary = process_landing(full)
+        assert summary.runs and not summary.failed
+        assert outcome(full.database_url) == clean
+    finally:
+        subprocess.run(["umount", "-l", str(full.lake_dir)], capture_output=True)
+
+
+def test_a_step_that_loses_the_database_is_retried_with_back_off_then_fails(settings, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://sentinel@127.0.0.1:9/sentinel")  # nothing listens
+    monkeypatch.setenv("SENTINEL_STEP_RETRIES", "1")
+
+    @dg.asset
+    def needs_the_database(sentinel: SentinelResource) -> None:
+        with sentinel.postgres() as conn:
+            conn.execute("select 1")
+
+    result = dg.materialize([needs_the_database], resources={"sentinel": SentinelResource.from_settings(settings)},
+                            raise_on_error=False)
+    assert not result.success
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 1 and retries[0].event_specific_data.seconds_to_wait == 5
