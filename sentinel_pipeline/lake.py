@@ -7,6 +7,7 @@ UTC instant, so a reader can find an hour without knowing the partition time zon
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -37,15 +38,18 @@ def existing_paths(lake_dir: Path, asset: str, hours: list[datetime], lookback_h
 
 
 def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
-    """Run a COPY into ``target``; a full disk is named as such (DuckDB says it deep in its message)."""
+    """Run a COPY into ``target``; a full disk is named as such, with the file that could not be written:
+    the lake's, or one of DuckDB's spill files (SENTINEL_HOME/duckdb_tmp) when the work outgrew memory."""
     try:
         con.execute(sql)
     except (duckdb.IOException, OSError) as exc:
         if "No space left on device" not in str(exc):
             raise
+        named = re.search(r'file "([^"]+)"', str(exc))
+        disk = "DuckDB's spill directory" if named and "duckdb_temp" in named[1] else "the lake's disk"
         raise SentinelError(
-            f"{target}: no space left on the lake's disk; nothing of this run was marked done. Free space "
-            f"(or grow the volume) and the next run writes these hours again"
+            f"{target}: no space left on {disk} ({named[1] if named else target}); nothing of this run was "
+            f"marked done. Free space (or grow the volume) and the next run writes these hours again"
         ) from exc
 
 
