@@ -15,8 +15,8 @@ benchmark waits until everything delivered is processed, then prints:
 - file-to-result latency: from the rename to the end of the first successful run that read the file
   (its hours' raw_cdrs, features, detections and alerts all done), median and slowest, against the
   60 s budget;
-- the resident memory of the daemon and of the code server (which evaluates the sensor) at the first
-  and the last sample: flat, or growing.
+- the resident memory of the daemon and of the code server (which evaluates the sensor), sampled at every
+  delivery and while draining: flat once started, or growing.
 """
 
 from __future__ import annotations
@@ -197,8 +197,10 @@ def report(settings, delivered: dict[str, float], memory: dict[str, list[int]]) 
         print(f"file to result: median {statistics.median(latency):.0f} s, slowest {slowest:.0f} s; budget "
               f"{BUDGET_SECONDS} s: {'met' if slowest <= BUDGET_SECONDS else f'MISSED by {slowest - BUDGET_SECONDS:.0f} s'}")
     for name, samples in memory.items():
-        print(f"{name} resident memory: {samples[0] / 2**20:.0f} MB at the start, {max(samples) / 2**20:.0f} MB "
-              f"at most, {samples[-1] / 2**20:.0f} MB at the end ({len(samples)} samples)")
+        step = max(1, len(samples) // 8)
+        series = " ".join(f"{rss / 2**20:.0f}" for rss in samples[::step] + samples[-1:])
+        print(f"{name} resident memory (MB, {len(samples)} samples from start to end, every {step}th shown): "
+              f"{series}; at most {max(samples) / 2**20:.0f}")
     if len(latency) < len(delivered) or statuses.get(dg.DagsterRunStatus.FAILURE.value):
         print("NOT every delivered file was processed by a successful run: see the runs in the UI")
 
