@@ -7,7 +7,8 @@ sensor, runs launched from the queue) while CDR files are delivered every few se
 
 Each file is a generated five-minute file of a network of ``--subscribers`` (the demo's 20,000 by default,
 about 2,000 CDRs a file), written under a temporary name and renamed, as mediation delivers. The traffic
-is dated from an hour before now onwards, so every hour it touches is live. When the last file is in, the
+is dated so that its last file falls in the current hour: every hour it touches has begun (a file of an
+hour that has not begun would wait for that hour's partition, which no live feed ever makes it do). When the last file is in, the
 benchmark waits until everything delivered is processed, then prints:
 
 - files delivered, registered (each exactly once) and processed (a successful run covering its hours
@@ -61,10 +62,13 @@ def main() -> None:
 
     settings = Settings.from_env()
     files_needed = int(args.minutes * 60 / args.interval) + 1
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    # Faster than a live feed, the traffic would run ahead of the clock, and a file of an hour that has not
+    # begun waits for that hour's partition: date it so that its last file ends by the current hour.
+    hours = -(-files_needed * 5 // 60)
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
     staging = home / "staging"
     print(f"machine: {machine()}; load average before: {load()}")
-    generate(staging, start=start, hours=-(-files_needed * 5 // 60), subscribers=args.subscribers, seed=args.seed,
+    generate(staging, start=start, hours=hours, subscribers=args.subscribers, seed=args.seed,
              labels_path=home / "labels.csv")
     files = sorted(staging.glob("*.csv"))[:files_needed]
     print(f"{len(files)} five-minute files of {args.subscribers:,} subscribers from {start:%Y-%m-%d %H:%M} UTC, "
