@@ -55,7 +55,8 @@ def main() -> None:
 
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="snt-bench-"))
     os.environ["SENTINEL_HOME"] = str(home)
-    for name in ("SENTINEL_LANDING_DIR", "SENTINEL_LAKE_DIR", "DATABASE_URL", "DAGSTER_HOME"):
+    for name in ("SENTINEL_LANDING_URL", "SENTINEL_LAKE_URL", "SENTINEL_LANDING_DIR", "SENTINEL_LAKE_DIR",
+                 "DATABASE_URL", "DAGSTER_HOME"):
         os.environ.pop(name, None)
     os.environ.setdefault("SENTINEL_LANDING_SETTLE_SECONDS", "0")
 
@@ -68,9 +69,9 @@ def main() -> None:
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
     print(f"machine: {machine()}; load average before: {load()}")
     print(f"DuckDB memory_limit {settings.duckdb_memory_limit}, threads {settings.duckdb_threads or 'all'}")
-    print(f"generating {days} day(s) of {subscribers:,} subscribers into {settings.landing_dir} ...")
+    print(f"generating {days} day(s) of {subscribers:,} subscribers into {settings.landing.root} ...")
     t = time.perf_counter()
-    generated = generate(settings.landing_dir, start=start, hours=24 * days, subscribers=subscribers, seed=args.seed,
+    generated = generate(settings.landing.root, start=start, hours=24 * days, subscribers=subscribers, seed=args.seed,
                          labels_path=home / "labels.csv")
     gen_s = time.perf_counter() - t
     n = generated.cdr_count
