@@ -79,7 +79,7 @@ from sentinel.alerts a,
 union
 select alert_id, 'case:' || case_id from sentinel.alerts where case_id is not null
 union
-select alert_id, 'case:' || (evidence ->> 'case_id') from sentinel.alerts where evidence ? 'case_id';
+select alert_id, 'case:' || (evidence ->> 'case_id') from sentinel.alerts where evidence ->> 'case_id' is not null;
 
 -- The facts of the case made of these alerts.
 create function sentinel.case_facts(alert_ids bigint[])

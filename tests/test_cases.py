@@ -31,10 +31,13 @@ def run(conn, detector: str, h: int, *rows: dict) -> None:
     refresh_alerts(conn, detector, hours)
 
 
-def box_hour(conn, h: int, sims=("+2341", "+2342", "+2343"), imei="35000001", extra: tuple = ()) -> None:
+SIMS = ("+2348030000001", "+2348030000002", "+2348030000003")
+
+
+def box_hour(conn, h: int, sims=SIMS, imei="358517040011232", extra: tuple = ()) -> None:
     """One SIM box as the detectors see it: SDHF on each SIM, simbox_profile on each SIM (sharing the
     handset) and on the handset (listing its SIMs); and an unrelated number."""
-    run(conn, "sdhf", h, *[det(h, s, 0.7) for s in sims], det(h, "+2349", 0.5), *extra)
+    run(conn, "sdhf", h, *[det(h, s, 0.7) for s in sims], det(h, "+2348030000009", 0.5), *extra)
     run(conn, "simbox_profile", h, *[det(h, s, 0.5, shared_imeis=[imei]) for s in sims],
         det(h, imei, 0.9, "imei", msisdns=list(sims), imsis=len(sims)))
 
@@ -54,20 +57,20 @@ def test_the_sims_and_handset_of_one_box_share_a_case(conn):
     run(conn, "invalid_cli", 0, det(0, "INT_FRA01", 0.5, "trunk"))
     cases = cases_by_alert(conn)
     assert None not in cases.values()
-    box = cases[("simbox_profile", "35000001")]
+    box = cases[("simbox_profile", "358517040011232")]
     assert {k for k, c in cases.items() if c == box} == {
-        (d, s) for d in ("sdhf", "simbox_profile") for s in ("+2341", "+2342", "+2343")
-    } | {("simbox_profile", "35000001")}
+        (d, s) for d in ("sdhf", "simbox_profile") for s in SIMS
+    } | {("simbox_profile", "358517040011232")}
     assert cases[("cli_masking", "INT_FRA01")] == cases[("invalid_cli", "INT_FRA01")] != box
     assert len(set(cases.values())) == 3  # the box, the trunk, the unrelated number
 
     c = case(conn, box)
     assert (c["kind"], c["label"], c["severity"], c["alert_count"], c["status"], c["priority"]) == (
-        "simbox", "imei 35000001", "CRITICAL", 7, "open", 1)
+        "simbox", "imei 358517040011232", "CRITICAL", 7, "open", 1)
     assert c["detectors"] == ["sdhf", "simbox_profile"]
     trunk = case(conn, cases[("cli_masking", "INT_FRA01")])
     assert (trunk["kind"], trunk["label"], trunk["alert_count"]) == ("trunk", "trunk INT_FRA01", 2)
-    number = case(conn, cases[("sdhf", "+2349")])
+    number = case(conn, cases[("sdhf", "+2348030000009")])
     assert (number["kind"], number["priority"]) == ("number", 3)
     overview = conn.execute("select msisdns, imeis, trunks, open_alerts from sentinel.case_overview where case_id = %s",
                             [box]).fetchone()
@@ -82,32 +85,32 @@ def test_reruns_and_backfills_keep_cases_and_a_new_sim_joins_its_box(conn):
     box_hour(conn, 2)  # a back-fill of an earlier hour
     assert cases_by_alert(conn) == before
     assert conn.execute("select count(*) from sentinel.cases").fetchone() == (count,)
-    box = before[("simbox_profile", "35000001")]
+    box = before[("simbox_profile", "358517040011232")]
     assert case(conn, box)["first_seen"] == T0 + timedelta(hours=2, minutes=5)
 
     # A fourth SIM appears in the handset: its alerts join the box's case.
-    box_hour(conn, 6, sims=("+2341", "+2342", "+2343", "+2344"))
+    box_hour(conn, 6, sims=(*SIMS, "+2348030000004"))
     after = cases_by_alert(conn)
-    assert after[("sdhf", "+2344")] == after[("simbox_profile", "+2344")] == box
+    assert after[("sdhf", "+2348030000004")] == after[("simbox_profile", "+2348030000004")] == box
     history = conn.execute(
         "select field, new_value from sentinel.case_history where case_id = %s and field = 'alert_added'"
-        " and new_value like '%%+2344%%' order by change_id", [box]
+        " and new_value like '%%+2348030000004%%' order by change_id", [box]
     ).fetchall()
     assert [f for f, _ in history] == ["alert_added", "alert_added"]
 
 
 def test_a_link_merges_unworked_cases_but_never_two_worked_ones(conn):
-    run(conn, "sdhf", 0, det(0, "+2341", 0.7), det(0, "+2342", 0.7), det(0, "+2343", 0.7))
-    first, second, third = (cases_by_alert(conn)[("sdhf", s)] for s in ("+2341", "+2342", "+2343"))
+    run(conn, "sdhf", 0, det(0, "+2348030000001", 0.7), det(0, "+2348030000002", 0.7), det(0, "+2348030000003", 0.7))
+    first, second, third = (cases_by_alert(conn)[("sdhf", s)] for s in ("+2348030000001", "+2348030000002", "+2348030000003"))
     assert len({first, second, third}) == 3
     conn.execute("update sentinel.cases set assignee = 'ada' where case_id in (%s, %s)", [first, second])
 
-    run(conn, "simbox_profile", 1, det(1, "35000001", 0.9, "imei", msisdns=["+2341", "+2342", "+2343"]))
+    run(conn, "simbox_profile", 1, det(1, "358517040011232", 0.9, "imei", msisdns=["+2348030000001", "+2348030000002", "+2348030000003"]))
     cases = cases_by_alert(conn)
     # the handset and the unworked SIM's alert go to the oldest worked case; the other worked case stays
     oldest, other = sorted([first, second])
-    assert cases[("simbox_profile", "35000001")] == cases[("sdhf", "+2343")] == oldest
-    assert cases[("sdhf", "+2341")] == first and cases[("sdhf", "+2342")] == second
+    assert cases[("simbox_profile", "358517040011232")] == cases[("sdhf", "+2348030000003")] == oldest
+    assert cases[("sdhf", "+2348030000001")] == first and cases[("sdhf", "+2348030000002")] == second
     assert conn.execute("select merged_into from sentinel.cases where case_id = %s", [third]).fetchone() == (oldest,)
     assert case(conn, oldest)["alert_count"] == 3
     listed = {c for (c,) in conn.execute("select case_id from sentinel.case_overview")}
@@ -116,7 +119,7 @@ def test_a_link_merges_unworked_cases_but_never_two_worked_ones(conn):
 
 def test_analyst_changes_are_audited_and_passed_to_the_alerts(conn):
     box_hour(conn, 0)
-    box = cases_by_alert(conn)[("simbox_profile", "35000001")]
+    box = cases_by_alert(conn)[("simbox_profile", "358517040011232")]
     conn.execute("select set_config('sentinel.reviewer', 'ada', false)")
     conn.execute("update sentinel.cases set assignee = 'ada', priority = 2 where case_id = %s", [box])
     conn.execute("update sentinel.cases set status = 'confirmed', reviewed = true, notes = 'box at Ikeja'"
@@ -142,7 +145,7 @@ def test_analyst_changes_are_audited_and_passed_to_the_alerts(conn):
 def test_the_case_lifecycle_follows_its_alerts(conn):
     box_hour(conn, 0)
     cases = cases_by_alert(conn)
-    box, number = cases[("simbox_profile", "35000001")], cases[("sdhf", "+2349")]
+    box, number = cases[("simbox_profile", "358517040011232")], cases[("sdhf", "+2348030000009")]
     conn.execute("update sentinel.cases set status = 'confirmed', reviewed = true where case_id = %s", [box])
     conn.execute("update sentinel.cases set status = 'closed', reviewed = true where case_id = %s", [number])
 
@@ -162,11 +165,11 @@ def test_the_case_lifecycle_follows_its_alerts(conn):
 
 
 def test_false_positive_case_whitelists_its_subjects_and_stays_quiet(conn):
-    run(conn, "sdhf", 0, det(0, "+2349", 0.5))
+    run(conn, "sdhf", 0, det(0, "+2348030000009", 0.5))
     (number,) = conn.execute("select case_id from sentinel.alerts").fetchone()
     conn.execute("update sentinel.cases set status = 'false_positive', reviewed = true where case_id = %s", [number])
-    assert conn.execute("select subject from sentinel.active_suppressions").fetchall() == [("+2349",)]
-    run(conn, "sdhf", 4, det(4, "+2349", 0.9))
+    assert conn.execute("select subject from sentinel.active_suppressions").fetchall() == [("+2348030000009",)]
+    run(conn, "sdhf", 4, det(4, "+2348030000009", 0.9))
     assert (case(conn, number)["status"], case(conn, number)["reviewed"]) == ("false_positive", True)
 
 
@@ -179,7 +182,7 @@ def analyst(database_url):
 
 def test_the_analyst_works_cases_but_cannot_forge_facts_or_history(conn, analyst):
     box_hour(conn, 0)
-    (box,) = conn.execute("select case_id from sentinel.alerts where subject = '35000001'").fetchone()
+    (box,) = conn.execute("select case_id from sentinel.alerts where subject = '358517040011232'").fetchone()
     analyst.execute("update sentinel.cases set assignee = 'bob', status = 'investigating', notes = 'on it'"
                     " where case_id = %s", [box])
     assert analyst.execute("select status from sentinel.alerts where case_id = %s limit 1", [box]).fetchone() == (
@@ -203,7 +206,7 @@ def test_the_cli_lists_shows_assigns_and_reviews_cases(settings, conn, capsys):
     from sentinel_pipeline import cli
 
     box_hour(conn, 0)
-    (box,) = conn.execute("select case_id from sentinel.alerts where subject = '35000001'").fetchone()
+    (box,) = conn.execute("select case_id from sentinel.alerts where subject = '358517040011232'").fetchone()
 
     assert cli.main(["cases", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -224,10 +227,10 @@ def test_the_cli_lists_shows_assigns_and_reviews_cases(settings, conn, capsys):
         ("ada", "notes", "asked the MNO"), ("ada", "reviewed", "true")]
     assert cli.main(["cases", "show", str(box)]) == 0
     out = capsys.readouterr().out
-    assert "imei 35000001" in out and "alerts (7):" in out
+    assert "imei 358517040011232" in out and "alerts (7):" in out
 
     assert cli.main(["cases", "list", "--status", "active", "--assignee", "-"]) == 0
     out = capsys.readouterr().out
-    assert "+2349" in out and "35000001" not in out
+    assert "+2348030000009" in out and "358517040011232" not in out
     assert cli.main(["cases", "show", "999"]) == 1
     assert "no case 999" in capsys.readouterr().err

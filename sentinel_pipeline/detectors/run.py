@@ -6,7 +6,8 @@ The session (``session_sql`` prints it for reading or running by hand):
   partition ``hour`` (detectors reading raw CDRs), or ``features``: the caller_features rows of the
   target hours (SDHF);
 - ``targets(hour)``: the partition hours to detect for;
-- ``ref_trunks``, ``ref_ranges``, ``ref_high_risk``, ``ref_whitelist``: the reference files.
+- ``ref_trunks``, ``ref_ranges``, ``ref_high_risk``, ``ref_whitelist``: the reference files;
+- whatever the spec's ``from_postgres`` creates from PostgreSQL (``hotlist``: the active hotlist entries).
 
 Whitelisted subjects (``reference/whitelist.csv``) are dropped before anything is written: a whitelisted
 subject never produces a detection, so never an alert. Every detection's evidence records the versions
@@ -76,6 +77,8 @@ def run_detector(
             # Detection rows are read back as UTC instants, whatever the source time zone.
             con.execute("set TimeZone = 'UTC'")
             reference.register_duckdb(con, ref)
+            if spec.from_postgres:
+                spec.from_postgres(con, conn)
             con.execute(source_view_sql(spec, settings, files))
             con.execute("create temp table targets (hour timestamptz)")
             con.executemany("insert into targets values (?)", [[h] for h in hours])
