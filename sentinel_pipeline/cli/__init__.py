@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "sentinel_pipeline.cli.alerts",
     "sentinel_pipeline.cli.cases",
     "sentinel_pipeline.cli.hotlist",
+    "sentinel_pipeline.cli.actions",
     "sentinel_pipeline.cli.ops",
 ]
 
