@@ -306,6 +306,17 @@ create trigger alerts_case_joined after update of case_id on sentinel.alerts
     for each row when (new.case_id is distinct from old.case_id)
     execute function sentinel.alerts_case_joined();
 
+-- A case merged into one that is itself merged later leads to the survivor.
+create function sentinel.cases_merged() returns trigger
+language plpgsql as $$
+begin
+    update sentinel.cases set merged_into = new.merged_into where merged_into = new.case_id;
+    return null;
+end
+$$;
+create trigger cases_merged after update of merged_into on sentinel.cases
+    for each row when (new.merged_into is not null) execute function sentinel.cases_merged();
+
 -- An analyst's status of a case is the status of each of its alerts (the alert triage trigger then
 -- whitelists a false_positive's subjects, or lifts that). The pipeline's own reopening is not passed
 -- down: the alerts it comes from have already been reopened.

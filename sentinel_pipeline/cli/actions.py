@@ -11,6 +11,7 @@ import argparse
 import csv
 import json
 import sys
+from datetime import datetime
 
 from sentinel_pipeline.cli.common import connect, default_reviewer, dict_cursor, dump, jsonable, parse_time, print_table
 from sentinel_pipeline.errors import SentinelError
@@ -140,7 +141,7 @@ def export_actions(conn, fmt: str, out, since=None, after=None) -> int:
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: jsonable(v) for k, v in r.items()} for r in rows)
+        writer.writerows({k: jsonable(v) if isinstance(v, datetime) else v for k, v in r.items()} for r in rows)
     else:
         for r in rows:
             out.write(json.dumps(r, default=jsonable) + "\n")

@@ -8,7 +8,8 @@ import getpass
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from sentinel_pipeline.settings import Settings
@@ -24,9 +25,14 @@ def parse_time(value: str) -> datetime:
 
 
 def jsonable(value: Any) -> Any:
+    """What json.dumps cannot write itself: times as UTC ISO-8601, PostgreSQL numerics as numbers."""
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).isoformat()
-    return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON: {value!r}")
 
 
 def cell(value: Any) -> str:

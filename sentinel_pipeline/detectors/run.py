@@ -40,6 +40,11 @@ def source_view_sql(spec: DetectorSpec, settings: Settings, files: list[str]) ->
     """The view the detector's SQL reads: ``cdrs`` (raw rows with their partition ``hour``) or ``features``."""
     if spec.source == "caller_features":
         return f"create temp view features as select * from read_parquet({literal(files)})"
+    return cdrs_view_sql(settings, files)
+
+
+def cdrs_view_sql(settings: Settings, files: list[str]) -> str:
+    """The view ``cdrs``: the raw_cdrs rows of ``files`` with their partition ``hour``."""
     return (
         f"create temp view cdrs as select *, {duck.hour_sql('seizure_time', settings)} as hour "
         f"from read_parquet({literal(files)})"
