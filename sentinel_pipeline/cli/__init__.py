@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "sentinel_pipeline.cli.cases",
     "sentinel_pipeline.cli.hotlist",
     "sentinel_pipeline.cli.actions",
+    "sentinel_pipeline.cli.report",
     "sentinel_pipeline.cli.ops",
 ]
 
