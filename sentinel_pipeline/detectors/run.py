@@ -55,7 +55,9 @@ def session_sql(spec: DetectorSpec, params, settings: Settings, hours: list[date
     """The whole session as one script: the source view, the targets, and the detector's query (the
     reference tables are created by ``reference.register_duckdb``)."""
     targets = ", ".join(f"({literal(h)})" for h in hours)
+    loaded = f"-- from PostgreSQL: {spec.from_postgres.__doc__.strip()}\n" if spec.from_postgres else ""
     return (
+        loaded +
         "set TimeZone = 'UTC';\n"
         f"{source_view_sql(spec, settings, files)};\n"
         f"create temp table targets as select * from (values {targets}) t(hour);\n"
