@@ -17,6 +17,7 @@ from sentinel_pipeline import reference
 
 DESCRIPTIONS = {
     "roaming.csv": "roaming.csv (optional): own subscribers abroad and when (msisdn, from, to)",
+    "rates.csv": "rates.csv (optional): per-minute international and local rates for estimated losses",
     "trunks.csv": "trunks.csv: trunk_id, kind (international/national/access), partner",
     "number_ranges.csv": "number_ranges.csv: the home numbering plan (prefix, kind, operator, allocated)",
     "high_risk_destinations.csv": "high_risk_destinations.csv: international premium / IRSF / Wangiri ranges",

@@ -7,6 +7,13 @@ Nothing is counted in process memory: every scrape reads the tables, so any numb
     sentinel_open_alerts{detector,severity}               cases with status open or investigating
     sentinel_alerts_by_status{status}                     cases per triage status
     sentinel_suppressions_active                          whitelist entries in force
+    sentinel_cases{kind,status}                           cases (groups of alerts) per kind and status
+    sentinel_actions_pending                              proposed actions waiting for a second person
+    sentinel_bar_list_entries                             targets barred or blocked now
+    sentinel_estimated_loss{currency}                     sum of sentinel.case_traffic.estimated_loss
+    sentinel_detection_delay_seconds{detector,quantile}   event time from a subject's first activity to
+                                                          the end of the first hour that detected it
+    sentinel_time_to_detect_seconds{detector,quantile}    wall time from first activity to detected_at
     sentinel_cdrs_ingested_total                          sum of sentinel.raw_partitions.rows_accepted
     sentinel_cdrs_rejected_total                          sum of sentinel.raw_partitions.rows_rejected
     sentinel_cdrs_duplicate_total                         sum of sentinel.raw_partitions.duplicates
@@ -82,6 +89,29 @@ order by asset, check_name, severity
 """
 
 STATUSES = ("open", "investigating", "confirmed", "false_positive", "closed")
+
+CASES = """
+select kind, status, count(*) from sentinel.cases where merged_into is null group by kind, status order by kind, status
+"""
+
+ACTIONS = """
+select (select count(*) from sentinel.pending_actions), (select count(*) from sentinel.bar_list)
+"""
+
+LOSS = """
+select currency, sum(estimated_loss) from sentinel.case_traffic
+where estimated_loss is not null group by currency order by currency
+"""
+
+# Quantiles of both delays over every alert (sentinel.time_to_detect, migration 036).
+TIME_TO_DETECT = """
+select detector, q,
+       extract(epoch from percentile_cont(q) within group (order by detection_delay)),
+       extract(epoch from percentile_cont(q) within group (order by time_to_detect))
+from sentinel.time_to_detect, unnest(array[0.5, 0.9]) q
+group by detector, q
+order by detector, q
+"""
 
 
 def newest_cdr_time(settings: Settings, newest_hour: datetime | None) -> datetime | None:
@@ -167,6 +197,28 @@ class SentinelCollector:
         suppressions = GaugeMetricFamily("sentinel_suppressions_active", "Whitelist entries in force")
         suppressions.add_metric([], conn.execute(SUPPRESSIONS).fetchone()[0])
 
+        cases = GaugeMetricFamily("sentinel_cases", "Cases per kind and status", labels=["kind", "status"])
+        for kind, status, count in conn.execute(CASES):
+            cases.add_metric([kind, status], count)
+        pending, barred = conn.execute(ACTIONS).fetchone()
+        actions = GaugeMetricFamily("sentinel_actions_pending", "Proposed actions waiting for a second person")
+        actions.add_metric([], pending)
+        bar_list = GaugeMetricFamily("sentinel_bar_list_entries", "Targets barred or blocked now")
+        bar_list.add_metric([], barred)
+        loss = GaugeMetricFamily("sentinel_estimated_loss", "Estimated loss of all cases (rates.csv)",
+                                 labels=["currency"])
+        for currency, total in conn.execute(LOSS):
+            loss.add_metric([currency or ""], float(total))
+        delay = GaugeMetricFamily("sentinel_detection_delay_seconds",
+                                  "Event time from a subject's first activity to the end of its first detecting hour",
+                                  labels=["detector", "quantile"])
+        wall = GaugeMetricFamily("sentinel_time_to_detect_seconds",
+                                 "Wall time from a subject's first activity to its alert's detected_at",
+                                 labels=["detector", "quantile"])
+        for detector, q, event_seconds, wall_seconds in conn.execute(TIME_TO_DETECT):
+            delay.add_metric([detector, str(q)], float(event_seconds))
+            wall.add_metric([detector, str(q)], float(wall_seconds))
+
         accepted, rejected, duplicates, last_ingest, newest_hour = conn.execute(INGEST).fetchone()
         ingested = CounterMetricFamily("sentinel_cdrs_ingested", "CDRs accepted into the lake (sum of raw_partitions.rows_accepted)")
         ingested.add_metric([], int(accepted))
@@ -174,7 +226,8 @@ class SentinelCollector:
         rejects.add_metric([], int(rejected))
         dups = CounterMetricFamily("sentinel_cdrs_duplicate", "Duplicate CDRs dropped (sum of raw_partitions.duplicates)")
         dups.add_metric([], int(duplicates))
-        families = [generated, open_alerts, by_status, suppressions, ingested, rejects, dups]
+        families = [generated, open_alerts, by_status, suppressions, cases, actions, bar_list, loss, delay, wall,
+                    ingested, rejects, dups]
 
         if last_ingest is not None:
             g = GaugeMetricFamily("sentinel_last_ingest_timestamp_seconds", "When the newest raw_cdrs partition was written")

@@ -12,6 +12,11 @@ code 234). Every file is CSV with a header row:
 - ``roaming.csv`` (optional): ``msisdn,from,to``: own subscribers abroad, from the operator's roaming
   status feed (HLR/HSS), ISO-8601 times, ``to`` exclusive and empty while still abroad. Their national
   CLIs arriving from abroad in those periods are expected, not masking.
+- ``rates.csv`` (optional): ``scope,key,international_rate,local_rate,currency``: per minute, what a call
+  should have earned terminated as international and what it earned as local, for estimating a case's
+  loss (``sentinel_pipeline/case_traffic.py``). scope ``destination``: key is E.164 digits without ``+`` of
+  the called number (longest prefix wins); ``partner``: key is a partner of ``trunks.csv``; ``default``
+  (key empty): everything else. One currency for the whole file. Without the file no loss is estimated.
 
 A missing or malformed file raises ``ReferenceError`` naming the file and the line. Each file's SHA-256
 is its data version (``file_versions``): the Dagster reference assets report it, and detectors record it
@@ -34,9 +39,11 @@ RANGE_KINDS = ("mobile", "fixed", "premium", "special")
 
 # file name -> required columns, in order
 # A missing optional file is as good as an empty one.
-OPTIONAL = ("roaming.csv",)
+OPTIONAL = ("roaming.csv", "rates.csv")
+RATE_SCOPES = ("destination", "partner", "default")
 FILES = {
     "roaming.csv": ("msisdn", "from", "to"),
+    "rates.csv": ("scope", "key", "international_rate", "local_rate", "currency"),
     "trunks.csv": ("trunk_id", "kind", "partner"),
     "number_ranges.csv": ("prefix", "kind", "operator", "allocated"),
     "high_risk_destinations.csv": ("prefix", "reason"),
@@ -77,13 +84,27 @@ class RoamingPeriod:
 
 
 @dataclass(frozen=True)
+class Rate:
+    scope: str
+    key: str
+    international_rate: float  # per minute
+    local_rate: float
+    currency: str
+
+
+@dataclass(frozen=True)
 class ReferenceData:
     trunks: list[Trunk] = field(default_factory=list)
     number_ranges: list[NumberRange] = field(default_factory=list)
     high_risk: list[HighRiskPrefix] = field(default_factory=list)
     whitelist: set[tuple[str, str]] = field(default_factory=set)
-    versions: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # of the files detectors read
     roaming: list[RoamingPeriod] = field(default_factory=list)
+    rates: list[Rate] = field(default_factory=list)
+
+    @property
+    def currency(self) -> str | None:
+        return self.rates[0].currency if self.rates else None
 
     def is_whitelisted(self, subject_type: str, subject: str) -> bool:
         return (subject_type, subject) in self.whitelist
@@ -201,7 +222,41 @@ def load(directory: Path) -> ReferenceData:
             raise ReferenceError(f"{path}:{line}: to ({row['to']}) is not after from ({row['from']})")
         roaming.append(RoamingPeriod(msisdn, start, end))
 
-    return ReferenceData(trunks, ranges, high_risk, whitelist, file_versions(directory), roaming)
+    # rates.csv prices the losses of cases; no detector reads it, so no detection records its version
+    versions = {name: v for name, v in file_versions(directory).items() if name != "rates.csv"}
+    return ReferenceData(trunks, ranges, high_risk, whitelist, versions, roaming,
+                         _rates(directory, {t.partner for t in trunks}))
+
+
+def _rates(directory: Path, partners: set[str]) -> list[Rate]:
+    rates, seen = [], set()
+    path = directory / "rates.csv"
+    for line, row in _rows(directory, "rates.csv"):
+        scope, key = row["scope"].lower(), row["key"]
+        if scope not in RATE_SCOPES:
+            raise ReferenceError(f"{path}:{line}: scope {row['scope']!r} is not one of {', '.join(RATE_SCOPES)}")
+        if scope == "destination":
+            key = _prefix(path, line, key)
+        elif scope == "partner" and key not in partners:
+            raise ReferenceError(f"{path}:{line}: partner {key!r} is not a partner of trunks.csv")
+        elif scope == "default" and key:
+            raise ReferenceError(f"{path}:{line}: a default rate has an empty key, got {key!r}")
+        values = []
+        for column in ("international_rate", "local_rate"):
+            try:
+                values.append(float(row[column]))
+            except ValueError:
+                raise ReferenceError(f"{path}:{line}: {column} {row[column]!r} is not a number") from None
+            if values[-1] < 0:
+                raise ReferenceError(f"{path}:{line}: {column} {row[column]} is negative")
+        if (scope, key) in seen:
+            raise ReferenceError(f"{path}:{line}: {scope} {key!r} is listed twice")
+        seen.add((scope, key))
+        if rates and row["currency"] != rates[0].currency:
+            raise ReferenceError(f"{path}:{line}: currency {row['currency']!r} differs from {rates[0].currency!r}"
+                                 " on the first row: use one currency for the whole file")
+        rates.append(Rate(scope, key, values[0], values[1], row["currency"]))
+    return rates
 
 
 def _time(path: Path, line: int, value: str) -> datetime:
@@ -215,7 +270,8 @@ def _time(path: Path, line: int, value: str) -> datetime:
 
 
 def register_duckdb(con, ref: ReferenceData) -> None:
-    """Create the temp tables ref_trunks, ref_ranges, ref_high_risk and ref_whitelist in a DuckDB session."""
+    """Create the temp tables ref_trunks, ref_ranges, ref_high_risk, ref_whitelist, ref_roaming and ref_rates
+    in a DuckDB session."""
     con.execute("create or replace temp table ref_trunks (trunk_id varchar, kind varchar, partner varchar)")
     con.execute(
         "create or replace temp table ref_ranges (prefix varchar, kind varchar, operator varchar, allocated boolean)"
@@ -223,6 +279,8 @@ def register_duckdb(con, ref: ReferenceData) -> None:
     con.execute("create or replace temp table ref_high_risk (prefix varchar, reason varchar)")
     con.execute("create or replace temp table ref_whitelist (subject_type varchar, subject varchar)")
     con.execute("create or replace temp table ref_roaming (msisdn varchar, roaming_from timestamptz, roaming_to timestamptz)")
+    con.execute("create or replace temp table ref_rates (scope varchar, key varchar, international_rate double,"
+                " local_rate double)")
     if ref.trunks:
         con.executemany("insert into ref_trunks values (?, ?, ?)", [(t.trunk_id, t.kind, t.partner) for t in ref.trunks])
     if ref.number_ranges:
@@ -236,3 +294,6 @@ def register_duckdb(con, ref: ReferenceData) -> None:
         con.executemany("insert into ref_whitelist values (?, ?)", sorted(ref.whitelist))
     if ref.roaming:
         con.executemany("insert into ref_roaming values (?, ?, ?)", [(r.msisdn, r.start, r.end) for r in ref.roaming])
+    if ref.rates:
+        con.executemany("insert into ref_rates values (?, ?, ?, ?)",
+                        [(r.scope, r.key, r.international_rate, r.local_rate) for r in ref.rates])

@@ -1,4 +1,4 @@
-"""Writes to the analysts' tables: ``sentinel.detections`` and ``sentinel.alerts``.
+"""Writes to the analysts' tables: ``sentinel.detections``, ``sentinel.alerts`` and their ``sentinel.cases``.
 
 The contract (docs/analysts.md, README "Alerts: what analysts query"):
 - a detector's rows for a set of partition hours are replaced atomically (``replace_detections``);
@@ -6,7 +6,9 @@ The contract (docs/analysts.md, README "Alerts: what analysts query"):
   detections of that detector, so re-running or back-filling hours in any order gives the same alerts
   (``refresh_alerts``). The pipeline writes only the facts; ``status``, ``reviewed``, ``reviewer_notes``
   and ``detected_at`` belong to the analysts / the first insert, and only the alert lifecycle (reopen,
-  escalate: see ``refresh_alerts``) ever changes status / reviewed.
+  escalate: see ``refresh_alerts``) ever changes status / reviewed;
+- every alert is in exactly one case: ``refresh_alerts`` calls ``sentinel.refresh_cases()`` (migration
+  033) in its own transaction, which puts new alerts into cases and keeps the cases' facts current.
 
 Both functions run in one transaction (a savepoint if the caller already has one open) with the session
 time zone set to UTC for that transaction, so naive datetimes mean UTC and timestamps inside evidence JSON
@@ -35,6 +37,9 @@ SET_UTC = "set local time zone 'UTC'"
 # Marks this transaction's alert updates as the pipeline's, so the triage trigger (migration 020) does not
 # stamp reviewed_by / reviewed_at when a case is reopened.
 SET_PIPELINE_ACTOR = "select set_config('sentinel.actor', 'pipeline', true)"
+
+# Puts new alerts into cases and brings the facts of the cases whose alerts changed up to date.
+REFRESH_CASES = "select * from sentinel.refresh_cases()"
 
 # The channel new, reopened and escalated alerts are published on (docs/analysts.md, "Live notifications").
 NOTIFY_CHANNEL = "sentinel_alerts"
@@ -292,7 +297,7 @@ def refresh_alerts(conn: psycopg.Connection, detector: str, partition_hours: lis
     Otherwise the triage fields (status, reviewed, reviewer_notes, reviewed_by/at) are never written.
     Every new, reopened or escalated case is published with NOTIFY on ``NOTIFY_CHANNEL`` when the
     transaction commits. A refresh that changes no fact changes nothing and notifies nobody, so
-    re-running the same hours is silent. Returns ``{"new": inserted, "updated": changed}``.
+    re-running the same hours is silent. New alerts then join their cases (``REFRESH_CASES``). Returns ``{"new": inserted, "updated": changed}``.
     """
     hours = _hours(partition_hours)
     with conn.transaction():
@@ -301,6 +306,7 @@ def refresh_alerts(conn: psycopg.Connection, detector: str, partition_hours: lis
             cur.execute(SET_PIPELINE_ACTOR)
             cur.execute(REFRESH_ALERTS, {"detector": detector, "hours": hours, "channel": NOTIFY_CHANNEL})
             new, updated, notified = cur.fetchone()
+            cur.execute(REFRESH_CASES)
             # set local lasts until the outer transaction ends when this one is a savepoint: undo it
             cur.execute("select set_config('sentinel.actor', '', true)")
     if notified:

@@ -146,6 +146,17 @@ def test_metrics_over_http_match_the_tables(settings, conn, server):
     (last_ingest,) = conn.execute("select extract(epoch from max(written_at)) from sentinel.raw_partitions").fetchone()
     assert got[("sentinel_last_ingest_timestamp_seconds", ())] == pytest.approx(float(last_ingest))
     assert got[("sentinel_database_up", ())] == 1
+    # Cases, the bar list and the time to detect come from their tables and views.
+    cases = {(("kind", k), ("status", st)): n for k, st, n in conn.execute(
+        "select kind, status, count(*) from sentinel.cases where merged_into is null group by 1, 2")}
+    assert {k[1]: v for k, v in got.items() if k[0] == "sentinel_cases"} == cases and sum(cases.values()) == 3
+    assert got[("sentinel_actions_pending", ())] == 0 and got[("sentinel_bar_list_entries", ())] == 0
+    # Every alert's subject was first active at its first_seen (T0), and first detected by hour 0 (ending T0+1h).
+    assert got[("sentinel_detection_delay_seconds", (("detector", "sdhf"), ("quantile", "0.5")))] == 3600
+    (wall,) = conn.execute("select extract(epoch from percentile_cont(0.9) within group (order by time_to_detect))"
+                           " from sentinel.time_to_detect where detector = 'wangiri'").fetchone()
+    assert got[("sentinel_time_to_detect_seconds", (("detector", "wangiri"), ("quantile", "0.9")))] == pytest.approx(
+        float(wall))
     if got[("sentinel_dq_results_table_present", ())]:
         # hour 0 failed, then passed: only its latest result counts.
         assert {k[1]: v for k, v in got.items() if k[0] == "sentinel_dq_checks_failing"} == {
@@ -230,6 +241,8 @@ SERVED = {
     "sentinel_newest_cdr_timestamp_seconds", "sentinel_cdr_lag_seconds",
     "sentinel_last_detection_timestamp_seconds", "sentinel_dq_checks_failing",
     "sentinel_dq_results_table_present", "sentinel_database_up", "sentinel_scrape_duration_seconds",
+    "sentinel_cases", "sentinel_actions_pending", "sentinel_bar_list_entries", "sentinel_detection_delay_seconds",
+    "sentinel_time_to_detect_seconds",  # sentinel_estimated_loss too, once a case has priced traffic
 }
 
 

@@ -20,7 +20,13 @@ def test_shipped_reference_loads():
     assert any(r.prefix == "234819" and not r.allocated for r in ref.number_ranges)
     assert any(h.prefix == "8816" for h in ref.high_risk)
     assert ref.is_whitelisted("msisdn", "+2348030000101")
-    assert set(ref.versions) == set(reference.FILES)
+    assert set(ref.versions) == set(reference.FILES) - {"rates.csv"}  # what detections record
+    assert ref.currency == "USD" and any(r.scope == "default" for r in ref.rates)
+
+
+def test_without_rates_no_loss_is_priced(ref_dir):
+    (ref_dir / "rates.csv").unlink()
+    assert reference.load(ref_dir).rates == []
 
 
 def test_version_changes_with_the_file(ref_dir):
@@ -56,6 +62,13 @@ def damage(ref_dir, name, line_no, text):
         ("high_risk_destinations.csv", 2, "+x222,Somewhere", "prefix '+x222'"),
         ("whitelist.csv", 7, "msisdn,08030000101,national format", "must be E.164"),
         ("whitelist.csv", 7, "customer,+2348030000101,who", "subject_type 'customer'"),
+        ("rates.csv", 3, "country,234,0.1,0.01,USD", "scope 'country' is not one of"),
+        ("rates.csv", 3, "partner,Nobody Telecom,0.1,0.01,USD", "'Nobody Telecom' is not a partner of trunks.csv"),
+        ("rates.csv", 3, "destination,234x,0.1,0.01,USD", "prefix '234x' is not E.164 digits"),
+        ("rates.csv", 3, "destination,2348,ten,0.01,USD", "international_rate 'ten' is not a number"),
+        ("rates.csv", 3, "destination,2348,0.1,-1,USD", "local_rate -1 is negative"),
+        ("rates.csv", 3, "destination,2348,0.1,0.01,NGN", "currency 'NGN' differs from 'USD'"),
+        ("rates.csv", 3, "default,,0.1,0.01,USD", "default '' is listed twice"),
     ],
 )
 def test_malformed_file_names_file_and_line(ref_dir, name, line_no, text, message):

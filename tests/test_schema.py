@@ -22,9 +22,17 @@ def test_severities_are_the_enum_in_order():
     assert _quoted(values) == schema.SEVERITIES
 
 
+def _status_check(table: str) -> tuple[str, ...]:
+    """The values of the first status check constraint after ``create table <table>``."""
+    return _quoted(re.findall(r"check \(status in \(([^)]*)\)\)", MIGRATIONS.split(f"create table {table} ")[1])[0])
+
+
 def test_alert_statuses_are_the_check_constraint():
-    (values,) = re.findall(r"check \(status in \(([^)]*)\)\)", MIGRATIONS.split("create table sentinel.alerts")[1])
-    assert _quoted(values) == schema.ALERT_STATUSES
+    assert _status_check("sentinel.alerts") == schema.ALERT_STATUSES
+
+
+def test_cases_share_the_alert_lifecycle():
+    assert _status_check("sentinel.cases") == schema.ALERT_STATUSES
 
 
 def test_lake_columns_are_what_ingest_writes(settings, conn):

@@ -22,6 +22,10 @@ COMMAND_MODULES = [
     "sentinel_pipeline.cli.files",
     "sentinel_pipeline.cli.evaluate",
     "sentinel_pipeline.cli.alerts",
+    "sentinel_pipeline.cli.cases",
+    "sentinel_pipeline.cli.hotlist",
+    "sentinel_pipeline.cli.actions",
+    "sentinel_pipeline.cli.report",
     "sentinel_pipeline.cli.ops",
 ]
 

@@ -7,13 +7,11 @@ same queries for psql), so the CLI and an analyst in psql see and do the same th
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import timedelta, timezone
 
+from sentinel_pipeline.cli.common import cell, connect, default_reviewer, dict_cursor, dump, parse_time, print_table
 from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.schema import ALERT_STATUSES as STATUSES
 from sentinel_pipeline.schema import SEVERITIES
@@ -25,14 +23,6 @@ CDR_COLUMNS = ("seizure_time", "duration_s", "a_number", "b_number", "record_typ
                "release_cause", "file_id", "line")
 LIST_COLUMNS = ("alert_id", "detector", "subject_type", "subject", "severity", "score", "status", "reviewed",
                 "first_seen", "last_seen", "reviewed_by")
-
-
-def _time(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reviewed = c.add_mutually_exclusive_group()
     reviewed.add_argument("--reviewed", dest="reviewed", action="store_true", default=None)
     reviewed.add_argument("--unreviewed", dest="reviewed", action="store_false")
-    c.add_argument("--since", type=_time, help="cases active at or after this time (last_seen >= SINCE)")
-    c.add_argument("--until", type=_time, help="cases active before this time (first_seen < UNTIL)")
+    c.add_argument("--since", type=parse_time, help="cases active at or after this time (last_seen >= SINCE)")
+    c.add_argument("--until", type=parse_time, help="cases active before this time (first_seen < UNTIL)")
     c.add_argument("--subject", help="subject, exactly, or a LIKE pattern with %%")
     c.add_argument("--limit", type=int, default=50)
     c.add_argument("--json", action="store_true", help="one JSON array")
@@ -84,55 +74,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--all", action="store_true", help="also lifted entries")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_suppressions)
-
-
-# ----------------------------------------------------------------------------- output
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
-    return value
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def print_table(rows: list[dict], columns: tuple[str, ...] | list[str], out=None) -> None:
-    out = out or sys.stdout
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip(), file=out)
-
-
-def _dump(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=_jsonable))
-
-
-def _connect(settings: Settings, **kw):
-    from sentinel_pipeline import database
-
-    return database.connect(settings, **kw)
-
-
-def _dict_cursor(conn):
-    from psycopg.rows import dict_row
-
-    cur = conn.cursor(row_factory=dict_row)
-    cur.execute("set time zone 'UTC'")
-    return cur
 
 
 # ----------------------------------------------------------------------------- list
@@ -176,14 +117,14 @@ def list_alerts(conn, args: argparse.Namespace) -> list[dict]:
         + ("where " + "\n  and ".join(where) + "\n" if where else "")
         + "order by a.severity desc, score desc, last_seen desc, alert_id\nlimit %(limit)s"
     )
-    return _dict_cursor(conn).execute(query, params).fetchall()
+    return dict_cursor(conn).execute(query, params).fetchall()
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    with _connect(settings) as conn:
+    with connect(settings) as conn:
         rows = list_alerts(conn, args)
     if args.json:
-        _dump(rows)
+        dump(rows)
     elif not rows:
         print("no alerts match")
     else:
@@ -196,7 +137,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def get_alert(conn, alert_id: int) -> dict:
-    row = _dict_cursor(conn).execute(
+    row = dict_cursor(conn).execute(
         """
         select a.*, a.severity::text as severity,
                s.suppression_id, s.reason as suppression_reason, s.created_by as suppressed_by,
@@ -255,18 +196,18 @@ def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[d
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    with _connect(settings) as conn:
+    with connect(settings) as conn:
         alert = get_alert(conn, args.alert_id)
     total, cdrs, note = alert_cdrs(settings, alert, max(args.cdrs, 0)) if args.cdrs or args.json else (0, [], "")
     if args.json:
-        _dump({"alert": alert, "cdrs": {"total": total, "rows": cdrs, "note": note}})
+        dump({"alert": alert, "cdrs": {"total": total, "rows": cdrs, "note": note}})
         return 0
     evidence = alert.pop("evidence")
     width = max(len(k) for k in alert)
     for key, value in alert.items():
         if key.startswith("suppress") and value is None:
             continue
-        print(f"{key:<{width}}  {_cell(value)}")
+        print(f"{key:<{width}}  {cell(value)}")
     print("\nevidence:")
     for line in json.dumps(evidence, indent=2, sort_keys=True).splitlines():
         print(f"  {line}")
@@ -287,7 +228,7 @@ def review_alert(conn, alert_id: int, *, status: str | None, notes: str | None, 
     """Set the triage fields of one alert as ``reviewer`` (the triage trigger stamps reviewed_by/at and
     keeps the whitelist in step with false_positive)."""
     with conn.transaction():
-        cur = _dict_cursor(conn)
+        cur = dict_cursor(conn)
         cur.execute("select set_config('sentinel.reviewer', %s, true)", [reviewer])
         row = cur.execute(
             """
@@ -307,16 +248,9 @@ def review_alert(conn, alert_id: int, *, status: str | None, notes: str | None, 
     return row
 
 
-def default_reviewer() -> str:
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return "unknown"
-
-
 def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
     reviewer = args.reviewer or default_reviewer()
-    with _connect(settings, autocommit=True) as conn:
+    with connect(settings, autocommit=True) as conn:
         row = review_alert(conn, args.alert_id, status=args.status, notes=args.notes, reviewer=reviewer,
                            reviewed=not args.unreviewed)
         suppressed = conn.execute(
@@ -325,10 +259,10 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
         ).fetchone()[0]
     row["suppressed"] = bool(suppressed)
     if args.json:
-        _dump(row)
+        dump(row)
         return 0
     print(f"alert {row['alert_id']} ({row['detector']} {row['subject']}): status {row['status']}, "
-          f"reviewed {'yes' if row['reviewed'] else 'no'} by {row['reviewed_by']} at {_cell(row['reviewed_at'])} UTC")
+          f"reviewed {'yes' if row['reviewed'] else 'no'} by {row['reviewed_by']} at {cell(row['reviewed_at'])} UTC")
     if row["suppressed"]:
         print(f"{row['subject']} is whitelisted for {row['detector']}: it will not alert again "
               f"(undo: sentinel alerts review {row['alert_id']} --status open)")
@@ -346,7 +280,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     floor = SEVERITIES.index(args.min_severity) if args.min_severity else 0
     deadline = time.monotonic() + args.timeout if args.timeout else None
     seen = 0
-    with _connect(settings, autocommit=True) as conn:
+    with connect(settings, autocommit=True) as conn:
         conn.execute(f"listen {NOTIFY_CHANNEL}")
         print(f"listening on {NOTIFY_CHANNEL} (Ctrl-C to stop)", file=sys.stderr, flush=True)
         while deadline is None or time.monotonic() < deadline:
@@ -376,8 +310,8 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_suppressions(args: argparse.Namespace, settings: Settings) -> int:
-    with _connect(settings) as conn:
-        rows = _dict_cursor(conn).execute(
+    with connect(settings) as conn:
+        rows = dict_cursor(conn).execute(
             f"""
             select suppression_id, detector, subject_type, subject, alert_id, reason, created_by, created_at,
                    lifted_by, lifted_at
@@ -387,7 +321,7 @@ def cmd_suppressions(args: argparse.Namespace, settings: Settings) -> int:
             """
         ).fetchall()
     if args.json:
-        _dump(rows)
+        dump(rows)
     elif not rows:
         print("no suppressions")
     else:

@@ -84,7 +84,7 @@ def _demo(args, settings: Settings) -> int:
 
 
 def _print_demo_alerts(settings: Settings, labels_path) -> None:
-    from sentinel_pipeline.cli.alerts import print_table
+    from sentinel_pipeline.cli.common import print_table
 
     with database.connect(settings) as conn:
         cursor = conn.execute(

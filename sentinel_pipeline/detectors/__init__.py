@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sentinel_pipeline.detectors import (
     cli_masking,
+    hotlist,
     impossible_concurrency,
     invalid_cli,
     irsf,
@@ -26,6 +27,7 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     impossible_concurrency.SPEC,
     wangiri.SPEC,
     irsf.SPEC,
+    hotlist.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)
 

@@ -6,7 +6,8 @@ The session (``session_sql`` prints it for reading or running by hand):
   partition ``hour`` (detectors reading raw CDRs), or ``features``: the caller_features rows of the
   target hours (SDHF);
 - ``targets(hour)``: the partition hours to detect for;
-- ``ref_trunks``, ``ref_ranges``, ``ref_high_risk``, ``ref_whitelist``: the reference files.
+- ``ref_trunks``, ``ref_ranges``, ``ref_high_risk``, ``ref_whitelist``: the reference files;
+- whatever the spec's ``from_postgres`` creates from PostgreSQL (``hotlist``: the active hotlist entries).
 
 Whitelisted subjects (``reference/whitelist.csv``) are dropped before anything is written: a whitelisted
 subject never produces a detection, so never an alert. Every detection's evidence records the versions
@@ -39,6 +40,11 @@ def source_view_sql(spec: DetectorSpec, settings: Settings, files: list[str]) ->
     """The view the detector's SQL reads: ``cdrs`` (raw rows with their partition ``hour``) or ``features``."""
     if spec.source == "caller_features":
         return f"create temp view features as select * from read_parquet({literal(files)})"
+    return cdrs_view_sql(settings, files)
+
+
+def cdrs_view_sql(settings: Settings, files: list[str]) -> str:
+    """The view ``cdrs``: the raw_cdrs rows of ``files`` with their partition ``hour``."""
     return (
         f"create temp view cdrs as select *, {duck.hour_sql('seizure_time', settings)} as hour "
         f"from read_parquet({literal(files)})"
@@ -49,7 +55,9 @@ def session_sql(spec: DetectorSpec, params, settings: Settings, hours: list[date
     """The whole session as one script: the source view, the targets, and the detector's query (the
     reference tables are created by ``reference.register_duckdb``)."""
     targets = ", ".join(f"({literal(h)})" for h in hours)
+    loaded = f"-- from PostgreSQL: {spec.from_postgres.__doc__.strip()}\n" if spec.from_postgres else ""
     return (
+        loaded +
         "set TimeZone = 'UTC';\n"
         f"{source_view_sql(spec, settings, files)};\n"
         f"create temp table targets as select * from (values {targets}) t(hour);\n"
@@ -76,6 +84,8 @@ def run_detector(
             # Detection rows are read back as UTC instants, whatever the source time zone.
             con.execute("set TimeZone = 'UTC'")
             reference.register_duckdb(con, ref)
+            if spec.from_postgres:
+                spec.from_postgres(con, conn)
             con.execute(source_view_sql(spec, settings, files))
             con.execute("create temp table targets (hour timestamptz)")
             con.executemany("insert into targets values (?)", [[h] for h in hours])

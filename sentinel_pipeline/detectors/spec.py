@@ -49,6 +49,8 @@ class DetectorSpec:
     reference_files: tuple[str, ...] = ()  # besides whitelist.csv, which every detector applies
     fraud_types: tuple[str, ...] = ()  # generator labels it is meant to catch (``sentinel evaluate``)
     validate: Callable[[Any, Settings], str | None] | None = None  # why params cannot run, or None
+    # (duckdb, psycopg) -> creates the tables its SQL reads from PostgreSQL (the hotlist), if any
+    from_postgres: Callable[[Any, Any], None] | None = None
 
     def __post_init__(self):
         if self.source not in SOURCES:
