@@ -26,7 +26,7 @@ from sentinel_pipeline.settings import PROJECT_ROOT, Settings
 HOUR = datetime(2026, 11, 26, 13, tzinfo=timezone.utc)
 SETTINGS = Settings()
 COLUMNS = ("record_id", "seizure_time", "answer_time", "duration_s", "a_number_raw", "b_number_raw",
-           "record_type", "trunk_in", "trunk_out", "imsi", "imei", "cell_id")
+           "record_type", "trunk_in", "trunk_out", "imsi", "imei", "cell_id", "service")
 
 
 class Cdrs:
@@ -37,11 +37,11 @@ class Cdrs:
         self.roaming = []  # (msisdn, from, to): the operator's roaming feed (reference/roaming.csv)
 
     def add(self, a, b, *, at=HOUR + timedelta(minutes=5), duration=60, record_type="MOC", trunk_in=None,
-            trunk_out=None, imsi=None, imei=None, cell=None, answered=None):
+            trunk_out=None, imsi=None, imei=None, cell=None, answered=None, service="voice"):
         answered = duration > 0 if answered is None else answered
         answer_time = at + timedelta(seconds=5) if answered else None
         self.rows.append((f"r{len(self.rows)}", at, answer_time, duration, a, b, record_type, trunk_in,
-                          trunk_out, imsi, imei, cell))
+                          trunk_out, imsi, imei, cell, service))
         return self
 
     def session(self) -> duckdb.DuckDBPyConnection:
@@ -54,7 +54,7 @@ class Cdrs:
         con.execute(
             "create table src (record_id varchar, seizure_time timestamptz, answer_time timestamptz, "
             "duration_s integer, a_number_raw varchar, b_number_raw varchar, record_type varchar, "
-            "trunk_in varchar, trunk_out varchar, imsi varchar, imei varchar, cell_id varchar)"
+            "trunk_in varchar, trunk_out varchar, imsi varchar, imei varchar, cell_id varchar, service varchar)"
         )
         if self.rows:
             con.executemany(f"insert into src values ({', '.join('?' * len(COLUMNS))})", self.rows)
@@ -64,7 +64,7 @@ class Cdrs:
             select src.*, a.e164 as a_number, coalesce(a.valid, false) as a_valid, a.number_type as a_type,
                    a.region as a_region, b.e164 as b_number, coalesce(b.valid, false) as b_valid,
                    b.number_type as b_type, b.region as b_region,
-                   16::smallint as release_cause, 'voice' as service, 1::bigint as file_id,
+                   16::smallint as release_cause, 1::bigint as file_id,
                    row_number() over () as line,
                    {duck.hour_sql('seizure_time', SETTINGS)} as hour
             from src

@@ -9,9 +9,10 @@ from assets.partitions import hourly_partitions
 from sentinel_pipeline.detectors import NAMES, REGISTRY
 
 
-def test_seven_detectors_feed_alerts():
+def test_every_detector_feeds_alerts():
     assert set(NAMES) == {
-        "sdhf", "simbox_profile", "cli_masking", "invalid_cli", "impossible_concurrency", "wangiri", "irsf"
+        "sdhf", "simbox_profile", "cli_masking", "invalid_cli", "impossible_concurrency", "wangiri", "irsf",
+        "simbox_cohort",
     }
     for spec, asset in zip(REGISTRY, DETECTION_ASSETS):
         assert asset.partitions_def == hourly_partitions

@@ -24,6 +24,6 @@ def _evaluate(args, settings: Settings) -> int:
     labels = evaluate.read_labels(args.labels)
     with database.connect(settings) as conn:
         alerts = evaluate.read_alerts(conn)
-    result = evaluate.evaluate(labels, alerts, evaluate.read_variants(args.labels))
+    result = evaluate.evaluate(labels, alerts, evaluate.read_variants(args.labels), evaluate.read_boxes(args.labels))
     print(evaluate.to_json(result) if args.json else evaluate.render(result))
     return 0

@@ -13,6 +13,7 @@ from sentinel_pipeline.detectors import (
     invalid_cli,
     irsf,
     sdhf,
+    simbox_cohort,
     simbox_profile,
     wangiri,
 )
@@ -26,6 +27,7 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     impossible_concurrency.SPEC,
     wangiri.SPEC,
     irsf.SPEC,
+    simbox_cohort.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)
 

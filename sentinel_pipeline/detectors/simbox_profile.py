@@ -205,4 +205,4 @@ union all
 SPEC = DetectorSpec("simbox_profile", SimboxProfileParams, detect_sql, subject_types=("msisdn", "imei"),
                     summary_columns=("calls", "distinct_destinations", "received_calls", "distinct_cells",
                                      "supporting_signals"),
-                    fraud_types=("simbox_sdhf", "simbox_stealth"))
+                    fraud_types=("simbox_sdhf", "simbox_stealth", "simbox_mimic"))
