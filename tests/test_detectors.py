@@ -37,9 +37,9 @@ class Cdrs:
         self.roaming = []  # (msisdn, from, to): the operator's roaming feed (reference/roaming.csv)
 
     def add(self, a, b, *, at=HOUR + timedelta(minutes=5), duration=60, record_type="MOC", trunk_in=None,
-            trunk_out=None, imsi=None, imei=None, cell=None, answered=None, service="voice"):
+            trunk_out=None, imsi=None, imei=None, cell=None, answered=None, service="voice", ring=5):
         answered = duration > 0 if answered is None else answered
-        answer_time = at + timedelta(seconds=5) if answered else None
+        answer_time = at + timedelta(seconds=ring) if answered else None
         self.rows.append((f"r{len(self.rows)}", at, answer_time, duration, a, b, record_type, trunk_in,
                           trunk_out, imsi, imei, cell, service))
         return self

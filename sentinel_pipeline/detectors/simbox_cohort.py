@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import detection_rows, in_lookback
+from sentinel_pipeline.detectors.sql import covered_targets_sql, detection_rows, in_lookback
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.settings import Settings
 
@@ -68,13 +68,7 @@ with recursive hourly_sites as (
       and imsi is not null and imei is not null and cell_id is not null
     group by all
 ),
-covered_targets as (
-    -- target hours whose window holds traffic (of anyone) in at least min_hours_with_data hours
-    select t.hour
-    from targets t join (select distinct hour from cdrs) d on {in_lookback(L, 'd')}
-    group by t.hour
-    having count(*) >= {p.min_hours_with_data}
-),
+covered_targets as ({covered_targets_sql(L, p.min_hours_with_data)}),
 busy as (
     -- SIMs that made enough calls in the window to be judged (calls >= distinct numbers)
     select t.hour as partition_hour, h.a_number, sum(h.calls) as calls

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import detection_rows, in_lookback
+from sentinel_pipeline.detectors.sql import covered_targets_sql, detection_rows, in_lookback
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.settings import Settings
 
@@ -74,14 +74,7 @@ rolling as (
     window past_day as (partition by a_number order by hour
                         range between interval {L} hours preceding and current row)
 ),
-covered_targets as (
-    -- target hours whose window holds traffic (of anyone) in at least min_hours_with_data hours
-    select t.hour
-    from targets t join (select distinct hour from cdrs) d
-      on {in_lookback(L, 'd')}
-    group by t.hour
-    having count(*) >= {p.min_hours_with_data}
-),
+covered_targets as ({covered_targets_sql(L, p.min_hours_with_data)}),
 candidates as (
     -- SIMs active in a target hour that pass the volume gate and make (almost) no incoming calls:
     -- the only ones worth the distinct counts below
