@@ -15,6 +15,7 @@ from sentinel_pipeline.detectors import (
     sdhf,
     simbox_cohort,
     simbox_profile,
+    sms_simfarm,
     wangiri,
 )
 from sentinel_pipeline.detectors.spec import DetectorSpec
@@ -28,6 +29,7 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     wangiri.SPEC,
     irsf.SPEC,
     simbox_cohort.SPEC,
+    sms_simfarm.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)
 
