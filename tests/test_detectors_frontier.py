@@ -1,11 +1,11 @@
-"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm), on hand-made
+"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge), on hand-made
 CDRs, either side of every threshold."""
 
 from datetime import timedelta
 
 import pytest
 
-from sentinel_pipeline.detectors import sms_simfarm
+from sentinel_pipeline.detectors import sms_simfarm, withheld_cli_surge
 from tests.test_detectors import HOUR, SETTINGS, Cdrs, e164, mobile
 
 
@@ -60,7 +60,40 @@ def test_sms_simfarm_baseline_and_coverage():
     assert farms(texting(60), min_hours_with_data=2) == {}  # one hour of data: not judged
 
 
+# ------------------------------------------------------------------------------- withheld_cli_surge
+def partner(c: Cdrs, calls: int, withheld: int, *, trunk="INT_LON01", day=0) -> Cdrs:
+    """``calls`` calls from abroad on ``trunk``, ``withheld`` of them presenting 'anonymous', spread over the
+    24 hours ending with HOUR (``day`` days earlier)."""
+    for i in range(calls):
+        at = HOUR - timedelta(days=day, hours=i % 24, minutes=-(i % 50))
+        a = "anonymous" if i < withheld else f"+4474001{i:05d}"
+        c.add(a, mobile(i), at=at, record_type="IGW_IN", trunk_in=trunk, duration=30)
+    return c
 
-@pytest.mark.parametrize("module", [sms_simfarm])
+
+def surges(c: Cdrs, **params) -> dict:
+    return run(withheld_cli_surge, c, **params)
+
+
+def test_withheld_cli_surge_against_the_trunks_baseline():
+    c = partner(partner(Cdrs(), 240, 5, day=1), 200, 20)  # 2 % yesterday, 10 % today
+    m = surges(c)["INT_LON01"]["metrics"]
+    assert (m["withheld_cli_calls"], m["withheld_cli_share"], m["baseline_share"], m["baseline_days_available"]) == (
+        20, 0.1, 0.0208, 1)
+    assert m["share_limit"] == 0.0624 and m["conditions"]["share_above_baseline"]["tripped"]
+    assert surges(partner(partner(Cdrs(), 240, 5, day=1), 200, 19)) == {}  # min_withheld_calls
+    # a partner that always withholds 10 %: no change
+    assert surges(partner(partner(Cdrs(), 240, 24, day=1), 200, 20)) == {}
+
+
+def test_withheld_cli_surge_without_a_baseline_needs_half_the_calls():
+    assert surges(partner(Cdrs(), 100, 49)) == {}
+    m = surges(partner(Cdrs(), 100, 50))["INT_LON01"]["metrics"]
+    assert m["baseline_days_available"] == 0 and m["share_limit"] == 0.5
+    assert "INT_LON01" in surges(partner(Cdrs(), 100, 30), min_share_without_baseline=0.3)
+
+
+
+@pytest.mark.parametrize("module", [sms_simfarm, withheld_cli_surge])
 def test_no_cdrs_no_detections(module):
     assert Cdrs().detect(module.detect_sql(module.SPEC.default_params, SETTINGS)) == {}

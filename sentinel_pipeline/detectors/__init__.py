@@ -17,6 +17,7 @@ from sentinel_pipeline.detectors import (
     simbox_profile,
     sms_simfarm,
     wangiri,
+    withheld_cli_surge,
 )
 from sentinel_pipeline.detectors.spec import DetectorSpec
 
@@ -30,6 +31,7 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     irsf.SPEC,
     simbox_cohort.SPEC,
     sms_simfarm.SPEC,
+    withheld_cli_surge.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)
 
