@@ -1,11 +1,11 @@
-"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge), on hand-made
+"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge, wangiri_range), on hand-made
 CDRs, either side of every threshold."""
 
 from datetime import timedelta
 
 import pytest
 
-from sentinel_pipeline.detectors import sms_simfarm, withheld_cli_surge
+from sentinel_pipeline.detectors import sms_simfarm, wangiri, wangiri_range, withheld_cli_surge
 from tests.test_detectors import HOUR, SETTINGS, Cdrs, e164, mobile
 
 
@@ -93,7 +93,41 @@ def test_withheld_cli_surge_without_a_baseline_needs_half_the_calls():
     assert "INT_LON01" in surges(partner(Cdrs(), 100, 30), min_share_without_baseline=0.3)
 
 
+# ----------------------------------------------------------------------------------- wangiri_range
+def rotating(numbers: int, callees_each: int = 6, answered: int = 0, prefix="+3736912") -> Cdrs:
+    c = Cdrs()
+    for n in range(numbers):
+        for i in range(callees_each):
+            k = n * callees_each + i
+            c.add(f"{prefix}{n:04d}", mobile(k), at=HOUR + timedelta(seconds=20 * k), record_type="IGW_IN",
+                  trunk_in="INT_LON01", duration=60 if k < answered else 0)
+    return c
 
-@pytest.mark.parametrize("module", [sms_simfarm, withheld_cli_surge])
+
+def test_wangiri_range_many_numbers_each_under_the_per_number_rule():
+    c = rotating(10, callees_each=5)
+    assert run(wangiri, c) == {}  # 5 subscribers per number
+    row = run(wangiri_range, c)["3736912"]
+    m = row["metrics"]
+    assert row["subject_type"] == "range"
+    assert (m["numbers"], m["distinct_callees"], m["max_callees_per_number"], m["unanswered_share"]) == (10, 50, 5, 1.0)
+    assert m["high_risk_prefix"] == "373" and row["severity"] == "HIGH"
+    assert run(wangiri_range, rotating(9, callees_each=6)) == {}  # min_numbers
+    assert run(wangiri_range, rotating(10, callees_each=4)) == {}  # 40 callees
+    assert "3736912" in run(wangiri_range, rotating(10, callees_each=6, answered=6))  # 0.9 unanswered
+    assert run(wangiri_range, rotating(10, callees_each=6, answered=7)) == {}
+
+
+def test_wangiri_range_callbacks_and_range_length():
+    c = rotating(10, callees_each=5)
+    c.add(mobile(0), "+37369120003", at=HOUR + timedelta(minutes=50), duration=300)
+    m = run(wangiri_range, c)["3736912"]["metrics"]
+    assert (m["callbacks"], m["callback_subscribers"], m["callback_minutes"]) == (1, 1, 5.0)
+    # ranges of 11 digits (whole numbers here) hold one number each
+    assert run(wangiri_range, c, range_digits=11) == {}
+
+
+
+@pytest.mark.parametrize("module", [sms_simfarm, withheld_cli_surge, wangiri_range])
 def test_no_cdrs_no_detections(module):
     assert Cdrs().detect(module.detect_sql(module.SPEC.default_params, SETTINGS)) == {}

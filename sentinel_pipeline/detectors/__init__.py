@@ -17,6 +17,7 @@ from sentinel_pipeline.detectors import (
     simbox_profile,
     sms_simfarm,
     wangiri,
+    wangiri_range,
     withheld_cli_surge,
 )
 from sentinel_pipeline.detectors.spec import DetectorSpec
@@ -32,6 +33,7 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     simbox_cohort.SPEC,
     sms_simfarm.SPEC,
     withheld_cli_surge.SPEC,
+    wangiri_range.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)
 
