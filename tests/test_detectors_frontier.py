@@ -1,11 +1,11 @@
-"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge, wangiri_range), on hand-made
+"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge, wangiri_range, route_quality), on hand-made
 CDRs, either side of every threshold."""
 
 from datetime import timedelta
 
 import pytest
 
-from sentinel_pipeline.detectors import sms_simfarm, wangiri, wangiri_range, withheld_cli_surge
+from sentinel_pipeline.detectors import route_quality, sms_simfarm, wangiri, wangiri_range, withheld_cli_surge
 from tests.test_detectors import HOUR, SETTINGS, Cdrs, e164, mobile
 
 
@@ -127,7 +127,55 @@ def test_wangiri_range_callbacks_and_range_length():
     assert run(wangiri_range, c, range_digits=11) == {}
 
 
+# ----------------------------------------------------------------------------------- route_quality
+ROUTE = "INT_LON01:44"
 
-@pytest.mark.parametrize("module", [sms_simfarm, withheld_cli_surge, wangiri_range])
+
+def route_calls(c: Cdrs, calls: int, *, answered: int, false_answers: int = 0, day=0, ring=10, talk=180,
+                false_talk=1) -> Cdrs:
+    """Calls to UK mobiles on INT_LON01 over the 24 hours ending with HOUR (``day`` days earlier):
+    ``answered`` after ``ring`` s with ``talk`` s, plus ``false_answers`` answered at once for ``false_talk`` s."""
+    for i in range(calls):
+        at = HOUR - timedelta(days=day, hours=i % 24, minutes=-(i % 50))
+        if i < false_answers:
+            duration, r = false_talk, 0
+        elif i < false_answers + answered:
+            duration, r = talk + i % 7, ring
+        else:
+            duration, r = 0, ring
+        c.add(mobile(i), f"+4474002{i:05d}", at=at, duration=duration, ring=r, record_type="IGW_OUT",
+              trunk_out="INT_LON01")
+    return c
+
+
+def test_route_quality_false_answers_against_the_routes_baseline():
+    base = route_calls(Cdrs(), 96, answered=48, day=1)  # ASR 0.5
+    row = run(route_quality, route_calls(base, 100, answered=40, false_answers=50))[ROUTE]
+    m = row["metrics"]
+    assert row["subject_type"] == "route"
+    assert (m["calls"], m["answered"], m["asr"], m["baseline_asr"], m["asr_limit"]) == (100, 90, 0.9, 0.5, 0.7)
+    assert m["instant_share"] == m["short_share"] == round(50 / 90, 4)
+    assert m["conditions"]["instant_answers"]["tripped"] and m["conditions"]["short_answers"]["tripped"]
+    assert m["baseline_instant_share"] == 0.0 and m["acd_s"] < m["baseline_acd_s"]
+    # a busier, better-answered day with human ringing and durations: ASR 0.75, nothing implausible
+    base = route_calls(Cdrs(), 96, answered=48, day=1)
+    assert run(route_quality, route_calls(base, 200, answered=150)) == {}
+    # false answers that do not lift the ASR 0.2 above the baseline
+    base = route_calls(Cdrs(), 96, answered=48, day=1)
+    assert run(route_quality, route_calls(base, 100, answered=39, false_answers=30)) == {}  # 0.69
+
+
+def test_route_quality_identical_durations_and_no_baseline():
+    # a recorded message: every false answer 30 s after a second of ringing
+    c = route_calls(Cdrs(), 100, answered=40, false_answers=45, ring=10, false_talk=30)
+    m = run(route_quality, c)[ROUTE]["metrics"]  # no baseline: ASR 0.85 >= 0.8
+    assert m["baseline_days_available"] == 0 and m["asr_limit"] == 0.8
+    assert m["conditions"]["identical_durations"]["tripped"]
+    assert run(route_quality, route_calls(Cdrs(), 100, answered=30, false_answers=45)) == {}  # ASR 0.75
+    assert run(route_quality, route_calls(Cdrs(), 49, answered=4, false_answers=45)) == {}  # min_calls
+
+
+
+@pytest.mark.parametrize("module", [sms_simfarm, withheld_cli_surge, wangiri_range, route_quality])
 def test_no_cdrs_no_detections(module):
     assert Cdrs().detect(module.detect_sql(module.SPEC.default_params, SETTINGS)) == {}

@@ -12,6 +12,7 @@ from sentinel_pipeline.detectors import (
     impossible_concurrency,
     invalid_cli,
     irsf,
+    route_quality,
     sdhf,
     simbox_cohort,
     simbox_profile,
@@ -34,6 +35,7 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     sms_simfarm.SPEC,
     withheld_cli_surge.SPEC,
     wangiri_range.SPEC,
+    route_quality.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)
 

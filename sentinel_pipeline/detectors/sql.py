@@ -147,6 +147,16 @@ left join (
 """
 
 
+def country_code_sql(number: str) -> str:
+    """SQL: the country calling code (digits) of the E.164 number ``number`` (``+44…`` -> ``44``). ITU
+    country codes are prefix-free, so the one of 1, 2 or 3 digits in libphonenumber's list is the code."""
+    codes = [str(c) for c in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)]
+    by_length = {n: ", ".join(literal(c) for c in codes if len(c) == n) for n in (1, 2)}
+    return (f"case when substr({number}, 2, 1) in ({by_length[1]}) then substr({number}, 2, 1)"
+            f" when substr({number}, 2, 2) in ({by_length[2]}) then substr({number}, 2, 2)"
+            f" else substr({number}, 2, 3) end")
+
+
 def home_region_code(settings: Settings) -> str:
     """The ISO 3166 code of the home country (its main region, for a shared code such as +1)."""
     return phonenumbers.region_code_for_country_code(int(settings.country_code))
