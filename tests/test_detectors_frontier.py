@@ -1,11 +1,11 @@
-"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge, wangiri_range, route_quality), on hand-made
+"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge, wangiri_range, route_quality, refiling), on hand-made
 CDRs, either side of every threshold."""
 
 from datetime import timedelta
 
 import pytest
 
-from sentinel_pipeline.detectors import route_quality, sms_simfarm, wangiri, wangiri_range, withheld_cli_surge
+from sentinel_pipeline.detectors import refiling, route_quality, sms_simfarm, wangiri, wangiri_range, withheld_cli_surge
 from tests.test_detectors import HOUR, SETTINGS, Cdrs, e164, mobile
 
 
@@ -175,7 +175,38 @@ def test_route_quality_identical_durations_and_no_baseline():
     assert run(route_quality, route_calls(Cdrs(), 49, answered=4, false_answers=45)) == {}  # min_calls
 
 
+# ---------------------------------------------------------------------------------------- refiling
+def partner_mix(c: Cdrs, *, day=0, gb=48, us=48, extra=0, extra_numbers=None, extra_prefix="+23324410") -> Cdrs:
+    """A partner's calls over the 24 hours ending with HOUR (``day`` days earlier): ``gb`` from 12 recurring
+    UK numbers, ``us`` from 12 recurring US numbers, ``extra`` from ``extra_numbers`` Ghanaian numbers."""
+    calls = [(f"+4474003{i % 12:05d}") for i in range(gb)] + [(f"+1212230{i % 12:04d}") for i in range(us)]
+    calls += [f"{extra_prefix}{i % (extra_numbers or extra or 1):04d}" for i in range(extra)]
+    for i, a in enumerate(calls):
+        at = HOUR - timedelta(days=day, hours=i % 24, minutes=-(i % 50))
+        c.add(a, mobile(i), at=at, record_type="IGW_IN", trunk_in="INT_LON01", duration=120)
+    return c
 
-@pytest.mark.parametrize("module", [sms_simfarm, withheld_cli_surge, wangiri_range, route_quality])
+
+def test_refiling_a_new_origin_with_new_numbers():
+    c = partner_mix(partner_mix(Cdrs(), day=1), extra=50)
+    row = run(refiling, c)["INT_LON01"]
+    m = row["metrics"]
+    assert (m["origin"], m["calls"], m["trunk_calls"], m["new_clis"], m["baseline_origin_share"]) == ("GH", 50, 146, 50, 0.0)
+    assert m["origin_share"] == round(50 / 146, 4) and m["baseline_days_available"] == 1
+    assert run(refiling, partner_mix(partner_mix(Cdrs(), day=1), extra=49)) == {}  # min_calls
+
+
+def test_refiling_not_a_holiday_nor_a_wangiri_range_nor_an_unknown_trunk():
+    # the usual UK callers calling three times as often: the mix shifts, the callers are known
+    assert run(refiling, partner_mix(partner_mix(Cdrs(), day=1), gb=144)) == {}
+    # 50 calls from 10 new numbers: 0.2 new numbers per call
+    assert run(refiling, partner_mix(partner_mix(Cdrs(), day=1), extra=50, extra_numbers=10)) == {}
+    assert "INT_LON01" in run(refiling, partner_mix(partner_mix(Cdrs(), day=1), extra=50, extra_numbers=10),
+                              min_new_cli_share=0.2)
+    # no day of baseline: the trunk's mix is unknown
+    assert run(refiling, partner_mix(Cdrs(), extra=50)) == {}
+
+
+@pytest.mark.parametrize("module", [sms_simfarm, withheld_cli_surge, wangiri_range, route_quality, refiling])
 def test_no_cdrs_no_detections(module):
     assert Cdrs().detect(module.detect_sql(module.SPEC.default_params, SETTINGS)) == {}

@@ -12,6 +12,7 @@ from sentinel_pipeline.detectors import (
     impossible_concurrency,
     invalid_cli,
     irsf,
+    refiling,
     route_quality,
     sdhf,
     simbox_cohort,
@@ -36,6 +37,7 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     withheld_cli_surge.SPEC,
     wangiri_range.SPEC,
     route_quality.SPEC,
+    refiling.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)
 
