@@ -159,6 +159,34 @@ def test_simbox_profile_needs_two_supporting_signals():
     assert e164(SIM) in simbox(sim_box(calls=20, cells=2), min_supporting_signals=1)
 
 
+def office(sims: int, strangers: int) -> Cdrs:
+    """``sims`` SIMs in handsets of one model in one cell, each calling 50 fresh numbers; ``strangers``
+    answered calls received, one each by the SIMs after the first."""
+    c = Cdrs()
+    for s in range(sims):
+        for i in range(50):
+            c.add(f"0806997{s:04d}", mobile(100 * s + i), at=HOUR + timedelta(minutes=i), duration=60,
+                  imsi=f"62130000007{s:04d}", imei=f"35332509{s:06d}0", cell="621-30-2-1")
+    for k in range(strangers):
+        s = 1 + k % (sims - 1)
+        c.add(mobile(900 + k), f"0806997{s:04d}", record_type="MTC", imsi=f"62130000007{s:04d}",
+              imei=f"35332509{s:06d}0", cell="621-30-2-1")
+    return c
+
+
+def test_simbox_profile_judges_a_site_of_several_sims_as_a_whole():
+    first = e164("08069970000")
+    # three SIMs of one model in one place that nobody outside calls: a box, every SIM
+    assert len(simbox(office(3, strangers=0))) == 3
+    # two answered calls from outside for 150 made (0.013): an office whose customers call back; each
+    # SIM alone (0 or 1 received for 50 made) would look like a box's
+    assert simbox(office(3, strangers=2)) == {}
+    assert first in simbox(office(3, strangers=2), max_site_outside_ratio=0.02)
+    # two SIMs are not a site to judge
+    row = simbox(office(2, strangers=1))[first]
+    assert (row["metrics"]["site_sims"], row["metrics"]["site_outside_received"]) == (2, 1)
+
+
 def shared_handset(imsis: int) -> Cdrs:
     c = Cdrs()
     for s in range(imsis):
