@@ -97,3 +97,31 @@ def test_box_alerts_are_judged_by_their_members(tmp_path):
     assert (by["simbox_profile"].expected, by["simbox_profile"].caught) == (3, 1)
     assert ev.lookalikes["legit_sales_team"] == {"subjects": 3, "alerted": 3, "by_detector": {"simbox_cohort": 3}}
     assert evaluate.read_boxes(tmp_path / "elsewhere" / "labels.csv") == {}
+
+
+def test_precision_from_the_analysts_verdicts(settings, conn, capsys):
+    rows = [  # detector, severity, status, first_seen, last_seen
+        ("sdhf", "HIGH", "confirmed", "2026-11-20", "2026-11-21"),
+        ("sdhf", "HIGH", "confirmed", "2026-11-20", "2026-11-20"),
+        ("sdhf", "LOW", "false_positive", "2026-11-20", "2026-11-20"),
+        ("sdhf", "LOW", "open", "2026-11-20", "2026-11-20"),
+        ("sdhf", "HIGH", "confirmed", "2026-11-10", "2026-11-11"),  # before the period
+        ("refiling", "MEDIUM", "closed", "2026-11-20", "2026-11-20"),
+    ]
+    for i, (detector, severity, status, first, last) in enumerate(rows):
+        conn.execute(
+            """insert into sentinel.alerts (detector, subject_type, subject, severity, score, first_seen, last_seen,
+                                            evidence, status)
+               values (%s, 'msisdn', %s, %s, 0.9, %s, %s, '{}', %s)""",
+            [detector, f"+23480300000{i:02d}", severity, first, last, status])
+    assert main(["evaluate", "--from-triage", "--since", "2026-11-15T00:00:00Z", "--json"]) == 0
+    out = {(r["detector"], r["severity"]): r for r in json.loads(capsys.readouterr().out)}
+    assert set(out) == {("sdhf", None), ("sdhf", "HIGH"), ("sdhf", "LOW"), ("refiling", None), ("refiling", "MEDIUM")}
+    total = out[("sdhf", None)]
+    assert (total["cases"], total["confirmed"], total["false_positive"], total["pending"]) == (4, 2, 1, 1)
+    assert total["precision"] == round(2 / 3, 4) and total["judged_share"] == 0.75
+    assert out[("sdhf", "LOW")]["precision"] == 0.0 and out[("refiling", None)]["precision"] is None
+    assert main(["evaluate", "--from-triage", "--until", "2026-11-15T00:00:00Z"]) == 0
+    text = capsys.readouterr().out
+    assert "sdhf" in text and "1.000" in text and "refiling" not in text
+    assert main(["evaluate", "--labels", "x.csv", "--since", "2026-11-15T00:00:00Z"]) != 0
