@@ -16,6 +16,12 @@ Per detector:
   ``cli_masking`` or ``invalid_cli``: a masking carrier borrowed the number while its owner was in a call.
   Alerts on other subjects are split into ``other_fraud`` (labelled with a fraud type the detector is not
   meant for), ``lookalike`` (labelled ``legit_*``) and ``unlabelled``.
+- A **box** alert (a group of SIMs, listed in its evidence's ``msisdns``) is the labelled box of
+  ``boxes.csv`` holding more than half of its members, else it takes the label most of its members have;
+  it also alerts each member SIM, so a box detector's recall counts the boxes and their SIMs, and a
+  look-alike SIM inside an alerted group counts as alerted.
+- A detector is expected to catch only labelled subjects of the types it reports (an ``msisdn``-only
+  detector is not expected to alert a ``box``); a box detector reports SIMs through its boxes.
 
 Overall: precision over all alerts, and recall over every labelled fraud subject (caught by at least one
 of its detectors). ``lookalikes``: per ``legit_*`` type, how many of its subjects any detector alerted.
@@ -92,6 +98,41 @@ def read_variants(path: Path) -> dict[tuple[str, str], str]:
         return {(r["subject_type"], r["subject"]): r["variant"] for r in csv.DictReader(fh) if r.get("variant")}
 
 
+def read_boxes(labels_path: Path) -> dict[str, set[str]]:
+    """box_id -> member numbers, from the ``boxes.csv`` next to a labels file (empty when there is none)."""
+    path = Path(labels_path).with_name("boxes.csv")
+    boxes: dict[str, set[str]] = {}
+    if path.is_file():
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                boxes.setdefault(row["box_id"], set()).add(row["msisdn"])
+    return boxes
+
+
+def _box_label(labels: dict[tuple[str, str], str], boxes: dict[str, set[str]], members: list[str]):
+    """The labelled subject a box alert with these members is: (key, label), or (None, None)."""
+    for box_id, numbers in boxes.items():
+        if 2 * len(numbers.intersection(members)) > len(members) and ("box", box_id) in labels:
+            return ("box", box_id), labels[("box", box_id)]
+    counts: dict[str, int] = {}
+    for m in members:
+        if ("msisdn", m) in labels:
+            counts[labels[("msisdn", m)]] = counts.get(labels[("msisdn", m)], 0) + 1
+    if counts:
+        label = max(counts, key=lambda k: (counts[k], k))
+        if 2 * counts[label] > len(members):
+            return None, label
+    return None, None
+
+
+def _judged_types(detector: str) -> set[str] | None:
+    """Subject types a detector is expected to alert (None: any, for a detector not in the registry)."""
+    for spec in REGISTRY:
+        if spec.name == detector:
+            return set(spec.subject_types) | ({"msisdn"} if "box" in spec.subject_types else set())
+    return None
+
+
 def read_alerts(conn: psycopg.Connection) -> list[tuple[str, str, str, dict]]:
     return conn.execute(
         "select detector, subject_type, subject, evidence from sentinel.alerts order by detector, subject"
@@ -103,7 +144,8 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def evaluate(labels: dict[tuple[str, str], str], alerts: list[tuple[str, str, str, dict]],
-             variants: dict[tuple[str, str], str] | None = None) -> Evaluation:
+             variants: dict[tuple[str, str], str] | None = None,
+             boxes: dict[str, set[str]] | None = None) -> Evaluation:
     names = list(DETECTORS) + sorted({a[0] for a in alerts} - set(DETECTORS))
     scores = {d: DetectorScore(d) for d in names}
     alerted: dict[str, set[tuple[str, str]]] = {d: set() for d in names}
@@ -113,6 +155,10 @@ def evaluate(labels: dict[tuple[str, str], str], alerts: list[tuple[str, str, st
         alerted[detector].add(key)
         s.alerts += 1
         label = labels.get(key)
+        if subject_type == "box":
+            members = (evidence or {}).get("msisdns") or []
+            box_key, label = _box_label(labels, boxes or {}, members)
+            alerted[detector].update([("msisdn", m) for m in members] + ([box_key] if box_key else []))
         if label is None and subject_type == "imei":
             # a SIM-box handset: judged by the SIMs it carried
             for msisdn in (evidence or {}).get("msisdns") or []:
@@ -137,6 +183,8 @@ def evaluate(labels: dict[tuple[str, str], str], alerts: list[tuple[str, str, st
             s.false_alerts.append(f"{subject_type}:{subject} (unlabelled)")
     for key, label in labels.items():
         for detector in FRAUD_DETECTORS.get(label, ()):
+            if key[0] not in (_judged_types(detector) or {key[0]}):
+                continue
             s = scores[detector]
             s.expected += 1
             if key in alerted[detector]:

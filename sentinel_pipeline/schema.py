@@ -74,7 +74,7 @@ SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 # sentinel.alerts.status (migration 001).
 ALERT_STATUSES = ("open", "investigating", "confirmed", "false_positive", "closed")
 # What a detection or an alert is about; a whitelist row names one of these.
-SUBJECT_TYPES = ("msisdn", "imsi", "imei", "trunk")
+SUBJECT_TYPES = ("msisdn", "imsi", "imei", "trunk", "box", "route", "range")
 
 
 def ddl(columns: dict[str, str]) -> str:

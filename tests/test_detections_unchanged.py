@@ -9,6 +9,10 @@ a2fdef3 (the last commit before the change)::
 
 What the better number reading changes on purpose is listed in docs/benchmarks.md ("Detection results");
 none of it occurs in this scenario, whose numbers are valid by phonenumbers (docs/generator.md).
+
+Re-recorded once since, on purpose (issue 14): ``simbox_profile`` gained its ``closed_site`` condition,
+which removed the 26 detections of the scenario's 6 sales-team SIMs (``legit_sales_team``) and nothing
+else (docs/detectors.md, simbox_profile, "Changed deliberately"). Detectors added since are not pinned here.
 """
 
 from __future__ import annotations
@@ -48,8 +52,9 @@ def test_the_fast_path_finds_what_the_engine_before_it_found(settings):
         reader = csv.reader(fh)
         assert next(reader) == COLUMNS
         before = [row for row in reader]
-    after = detections(settings)
-    assert len({r[0] for r in before}) >= 6  # the scenario exercises the detectors, not one of them
+    pinned = {r[0] for r in before}
+    after = [r for r in detections(settings) if r[0] in pinned]  # detectors added since are not pinned here
+    assert len(pinned) >= 6  # the scenario exercises the detectors, not one of them
     missing = [r for r in before if r not in after]
     new = [r for r in after if r not in before]
     assert not missing and not new, f"{len(missing)} detections lost, {len(new)} new: {missing[:5]} {new[:5]}"

@@ -26,7 +26,7 @@ from sentinel_pipeline.settings import PROJECT_ROOT, Settings
 HOUR = datetime(2026, 11, 26, 13, tzinfo=timezone.utc)
 SETTINGS = Settings()
 COLUMNS = ("record_id", "seizure_time", "answer_time", "duration_s", "a_number_raw", "b_number_raw",
-           "record_type", "trunk_in", "trunk_out", "imsi", "imei", "cell_id")
+           "record_type", "trunk_in", "trunk_out", "imsi", "imei", "cell_id", "service")
 
 
 class Cdrs:
@@ -37,11 +37,11 @@ class Cdrs:
         self.roaming = []  # (msisdn, from, to): the operator's roaming feed (reference/roaming.csv)
 
     def add(self, a, b, *, at=HOUR + timedelta(minutes=5), duration=60, record_type="MOC", trunk_in=None,
-            trunk_out=None, imsi=None, imei=None, cell=None, answered=None):
+            trunk_out=None, imsi=None, imei=None, cell=None, answered=None, service="voice", ring=5):
         answered = duration > 0 if answered is None else answered
-        answer_time = at + timedelta(seconds=5) if answered else None
+        answer_time = at + timedelta(seconds=ring) if answered else None
         self.rows.append((f"r{len(self.rows)}", at, answer_time, duration, a, b, record_type, trunk_in,
-                          trunk_out, imsi, imei, cell))
+                          trunk_out, imsi, imei, cell, service))
         return self
 
     def session(self) -> duckdb.DuckDBPyConnection:
@@ -54,7 +54,7 @@ class Cdrs:
         con.execute(
             "create table src (record_id varchar, seizure_time timestamptz, answer_time timestamptz, "
             "duration_s integer, a_number_raw varchar, b_number_raw varchar, record_type varchar, "
-            "trunk_in varchar, trunk_out varchar, imsi varchar, imei varchar, cell_id varchar)"
+            "trunk_in varchar, trunk_out varchar, imsi varchar, imei varchar, cell_id varchar, service varchar)"
         )
         if self.rows:
             con.executemany(f"insert into src values ({', '.join('?' * len(COLUMNS))})", self.rows)
@@ -64,7 +64,7 @@ class Cdrs:
             select src.*, a.e164 as a_number, coalesce(a.valid, false) as a_valid, a.number_type as a_type,
                    a.region as a_region, b.e164 as b_number, coalesce(b.valid, false) as b_valid,
                    b.number_type as b_type, b.region as b_region,
-                   16::smallint as release_cause, 'voice' as service, 1::bigint as file_id,
+                   16::smallint as release_cause, 1::bigint as file_id,
                    row_number() over () as line,
                    {duck.hour_sql('seizure_time', SETTINGS)} as hour
             from src
@@ -157,6 +157,34 @@ def test_simbox_profile_needs_two_supporting_signals():
     assert simbox(sim_box(calls=20, distinct=17)) == {}
     # the rule's parameter: one signal is enough when asked
     assert e164(SIM) in simbox(sim_box(calls=20, cells=2), min_supporting_signals=1)
+
+
+def office(sims: int, strangers: int) -> Cdrs:
+    """``sims`` SIMs in handsets of one model in one cell, each calling 50 fresh numbers; ``strangers``
+    answered calls received, one each by the SIMs after the first."""
+    c = Cdrs()
+    for s in range(sims):
+        for i in range(50):
+            c.add(f"0806997{s:04d}", mobile(100 * s + i), at=HOUR + timedelta(minutes=i), duration=60,
+                  imsi=f"62130000007{s:04d}", imei=f"35332509{s:06d}0", cell="621-30-2-1")
+    for k in range(strangers):
+        s = 1 + k % (sims - 1)
+        c.add(mobile(900 + k), f"0806997{s:04d}", record_type="MTC", imsi=f"62130000007{s:04d}",
+              imei=f"35332509{s:06d}0", cell="621-30-2-1")
+    return c
+
+
+def test_simbox_profile_judges_a_site_of_several_sims_as_a_whole():
+    first = e164("08069970000")
+    # three SIMs of one model in one place that nobody outside calls: a box, every SIM
+    assert len(simbox(office(3, strangers=0))) == 3
+    # two answered calls from outside for 150 made (0.013): an office whose customers call back; each
+    # SIM alone (0 or 1 received for 50 made) would look like a box's
+    assert simbox(office(3, strangers=2)) == {}
+    assert first in simbox(office(3, strangers=2), max_site_outside_ratio=0.02)
+    # two SIMs are not a site to judge
+    row = simbox(office(2, strangers=1))[first]
+    assert (row["metrics"]["site_sims"], row["metrics"]["site_outside_received"]) == (2, 1)
 
 
 def shared_handset(imsis: int) -> Cdrs:

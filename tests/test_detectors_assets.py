@@ -11,7 +11,8 @@ from sentinel_pipeline.detectors import NAMES, REGISTRY
 
 def test_every_detector_feeds_alerts():
     assert set(NAMES) == {
-        "sdhf", "simbox_profile", "cli_masking", "invalid_cli", "impossible_concurrency", "wangiri", "irsf", "hotlist"
+        "sdhf", "simbox_profile", "cli_masking", "invalid_cli", "impossible_concurrency", "wangiri", "irsf",
+        "simbox_cohort", "sms_simfarm", "withheld_cli_surge", "wangiri_range", "route_quality", "refiling", "hotlist",
     }
     for spec, asset in zip(REGISTRY, DETECTION_ASSETS):
         assert asset.partitions_def == hourly_partitions

@@ -13,9 +13,15 @@ from sentinel_pipeline.detectors import (
     impossible_concurrency,
     invalid_cli,
     irsf,
+    refiling,
+    route_quality,
     sdhf,
+    simbox_cohort,
     simbox_profile,
+    sms_simfarm,
     wangiri,
+    wangiri_range,
+    withheld_cli_surge,
 )
 from sentinel_pipeline.detectors.spec import DetectorSpec
 
@@ -27,6 +33,12 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     impossible_concurrency.SPEC,
     wangiri.SPEC,
     irsf.SPEC,
+    simbox_cohort.SPEC,
+    sms_simfarm.SPEC,
+    withheld_cli_surge.SPEC,
+    wangiri_range.SPEC,
+    route_quality.SPEC,
+    refiling.SPEC,
     hotlist.SPEC,
 )
 NAMES = tuple(spec.name for spec in REGISTRY)

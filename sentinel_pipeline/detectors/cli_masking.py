@@ -34,7 +34,7 @@ number (malformed and unallocated CLIs belong to ``invalid_cli``) and not of a s
 from __future__ import annotations
 
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import detection_rows, trunk_cli_ctes
+from sentinel_pipeline.detectors.sql import FROM_ABROAD, detection_rows, trunk_baseline_ctes, trunk_cli_ctes
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.settings import Settings
 
@@ -55,14 +55,11 @@ class CliMaskingParams(DetectorParams):
 
 
 def detect_sql(p: CliMaskingParams, settings: Settings) -> str:
-    # Calls arriving from abroad (their MTC legs are the same calls). A national CLI of a subscriber the
-    # roaming feed has abroad at the time is a roamer's, not a masked one.
-    arrived = ("c.record_type <> 'MTC' and (c.record_type = 'IGW_IN'"
-               " or c.trunk_in in (select trunk_id from ref_trunks where kind = 'international'))")
+    # A national CLI of a subscriber the roaming feed has abroad at the time is a roamer's, not a masked one.
     share_ok = (f"national_cli_share >= {literal(p.min_share)}"
                 f" and national_cli_share >= {literal(p.baseline_factor)} * coalesce(baseline_share, 0)")
     return trunk_cli_ctes(
-        arrived, kind="national", flagged="a.cli_class = 'national' and not a.roaming", distinct_cli="a_number",
+        FROM_ABROAD, kind="national", flagged="a.cli_class = 'national' and not a.roaming", distinct_cli="a_number",
         lookback_hours=WINDOW - 1, settings=settings,
         call_flags={
             "roaming": "exists (select 1 from ref_roaming r where r.msisdn = c.a_number"
@@ -76,22 +73,8 @@ def detect_sql(p: CliMaskingParams, settings: Settings) -> str:
     select distinct a_number, hour from cdrs
     where record_type = 'MOC' and imsi is not null and hour >= (select min(hour) from targets) - interval 23 hours
 ),""",
-    ) + f""",
-arrived_hours as (
-    -- per trunk and hour, every call from abroad and those with a national CLI: the baseline's parts
-    select c.hour, c.trunk, count(*) as calls,
-           count(*) filter (where k.cli_class = 'national' and not c.roaming) as national
-    from entered c join classified k using (a_number, a_number_raw)
-    group by all
-),
-baseline as (
-    select t.hour as partition_hour, b.trunk,
-           round(sum(b.national) / sum(b.calls), 4) as baseline_share,
-           count(distinct b.hour) // 24 as baseline_days_available
-    from targets t join arrived_hours b
-      on b.hour between t.hour - interval {p.lookback_hours} hours and t.hour - interval {WINDOW} hours
-    group by all
-),
+    ) + trunk_baseline_ctes("k.cli_class = 'national' and not c.roaming", window=WINDOW,
+                            lookback_hours=p.lookback_hours) + """,
 judged as (
     select s.*, b.baseline_share, coalesce(b.baseline_days_available, 0) as baseline_days_available
     from shares s left join baseline b using (partition_hour, trunk)

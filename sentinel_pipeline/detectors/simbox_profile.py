@@ -15,6 +15,11 @@ Rule, for an own subscriber (``MOC`` records with an IMSI) over the 24 h window:
   ``fresh_destinations`` (distinct / calls >= ``min_fresh_ratio``), ``shared_imei`` (its IMEI carried
   >= ``min_imsis_per_imei`` IMSIs in the window: more SIMs than a dual-SIM phone holds).
 
+- required: ``closed_site`` — where at least ``min_site_sims`` busy SIMs call from one of the SIM's sites
+  (handset model, i.e. IMEI TAC, and cell), their answered calls received from numbers that do not call
+  from the site are at most ``max_site_outside_ratio`` x their calls: a sales team's lines look like a
+  box's SIMs one by one, but as an office their prospects call back.
+
 ``night_activity`` (share of calls 00-06 local >= ``min_night_share``) and ``short_calls`` (average
 duration <= ``max_avg_duration_s``) only add to the score. A handset (``imei`` subject) is reported when it
 carried >= ``min_imsis_per_imei`` IMSIs that together pass the gate and ``no_incoming``; its evidence lists
@@ -26,7 +31,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import detection_rows, in_lookback
+from sentinel_pipeline.detectors.sql import covered_targets_sql, detection_rows, in_lookback
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.settings import Settings
 
@@ -43,6 +48,10 @@ class SimboxProfileParams(DetectorParams):
     # "Receives almost no calls" means nothing over a window that holds an hour or two of data: the
     # network's traffic must cover most of the window before a profile is judged (cold start, outages).
     min_hours_with_data: int = 12
+    # Sites (TAC + cell) with this many busy SIMs are judged as a whole: a sales team's lines look like a
+    # box's SIMs one by one, but their prospects call back.
+    min_site_sims: int = 3
+    max_site_outside_ratio: float = 0.01
     lookback_hours: ClassVar[int] = 23  # a day: the hour and the 23 before it
 
 
@@ -52,7 +61,7 @@ def detect_sql(p: SimboxProfileParams, settings: Settings) -> str:
     return f"""
 with own_calls as (
     -- calls made by own SIMs (MOC with an IMSI)
-    select a_number, b_number, imsi, imei, cell_id, duration_s, seizure_time, hour,
+    select a_number, b_number, imsi, imei, left(imei, 8) as tac, cell_id, duration_s, seizure_time, hour,
            hour(timezone({tz}, seizure_time)) < 6 as at_night
     from cdrs
     where record_type = 'MOC' and imsi is not null
@@ -74,14 +83,7 @@ rolling as (
     window past_day as (partition by a_number order by hour
                         range between interval {L} hours preceding and current row)
 ),
-covered_targets as (
-    -- target hours whose window holds traffic (of anyone) in at least min_hours_with_data hours
-    select t.hour
-    from targets t join (select distinct hour from cdrs) d
-      on {in_lookback(L, 'd')}
-    group by t.hour
-    having count(*) >= {p.min_hours_with_data}
-),
+covered_targets as ({covered_targets_sql(L, p.min_hours_with_data)}),
 candidates as (
     -- SIMs active in a target hour that pass the volume gate and make (almost) no incoming calls:
     -- the only ones worth the distinct counts below
@@ -139,6 +141,56 @@ sim_signals as (
         {literal(p.min_supporting_signals)} as min_supporting_signals
     from sim_profiles
 ),
+suspect_sites as (
+    -- where the SIMs with a box profile called from: handset model (TAC) and cell
+    select distinct s.partition_hour, s.a_number, c.tac, c.cell_id
+    from sim_signals s
+    join own_calls c
+      on c.a_number = s.a_number
+     and c.hour between s.partition_hour - interval {L} hours and s.partition_hour
+    where s.no_incoming and s.supporting_signals >= {literal(p.min_supporting_signals)}
+      and c.imei is not null and c.cell_id is not null
+),
+site_mates as (
+    -- the busy SIMs calling from the same sites (the suspect included): its box, or its office
+    select k.partition_hour, k.a_number, c.a_number as mate
+    from suspect_sites k
+    join own_calls c
+      on c.tac = k.tac and c.cell_id = k.cell_id
+     and c.hour between k.partition_hour - interval {L} hours and k.partition_hour
+    group by all
+    having count(*) >= {p.min_distinct_destinations}
+),
+site_received as (
+    -- answered calls the site's SIMs received from numbers not calling from the site
+    select m.partition_hour, m.a_number,
+        count(distinct m.mate) as site_sims,
+        count(r.b_number) filter (where r.duration_s > 0 and r.a_number not in
+            (select x.mate from site_mates x where x.partition_hour = m.partition_hour and x.a_number = m.a_number))
+            as site_outside_received
+    from site_mates m
+    left join cdrs r
+      on r.b_number = m.mate and r.record_type = 'MTC'
+     and r.hour between m.partition_hour - interval {L} hours and m.partition_hour
+    group by all
+),
+site_calls as (
+    select m.partition_hour, m.a_number, count(*) as site_calls
+    from site_mates m
+    join own_calls c
+      on c.a_number = m.mate and c.hour between m.partition_hour - interval {L} hours and m.partition_hour
+    group by all
+),
+judged_sims as (
+    -- a SIM with a box profile among SIMs that talk to the outside world is an office's, not a box's
+    select s.*, coalesce(r.site_sims, 1) as site_sims,
+        coalesce(r.site_outside_received, 0) as site_outside_received,
+        case when coalesce(r.site_sims, 1) >= {p.min_site_sims}
+             then round(r.site_outside_received / c.site_calls, 4) else 0 end as site_outside_ratio
+    from sim_signals s
+    left join site_received r using (partition_hour, a_number)
+    left join site_calls c using (partition_hour, a_number)
+),
 imeis as (
     -- per handset carrying several SIMs: the SIMs' calls together
     select i.partition_hour, i.imei, i.imsis,
@@ -176,10 +228,11 @@ imei_profiles as (
               ("supporting_signals = 2", "MEDIUM")],
     score="least(1.0, 0.4 + 0.15 * supporting_signals + 0.075 * minor_signals)",
     evidence=("calls", "distinct_destinations", "received_calls", "distinct_cells", "shared_imeis",
-              "avg_duration_s", "supporting_signals", "min_supporting_signals"),
-    source="sim_signals",
+              "avg_duration_s", "supporting_signals", "min_supporting_signals", "site_sims", "site_outside_received"),
+    source="judged_sims",
     rule=[("min_distinct_destinations", "distinct_destinations", ">=", p.min_distinct_destinations),
-          ("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio)],
+          ("no_incoming", "incoming_ratio", "<=", p.max_incoming_ratio),
+          ("closed_site", "site_outside_ratio", "<=", p.max_site_outside_ratio)],
     signals=[("fixed_location", "distinct_cells", "<=", p.max_cells),
              ("fresh_destinations", "fresh_ratio", ">=", p.min_fresh_ratio),
              ("shared_imei", "max_imsis_per_imei", ">=", p.min_imsis_per_imei),
@@ -205,4 +258,4 @@ union all
 SPEC = DetectorSpec("simbox_profile", SimboxProfileParams, detect_sql, subject_types=("msisdn", "imei"),
                     summary_columns=("calls", "distinct_destinations", "received_calls", "distinct_cells",
                                      "supporting_signals"),
-                    fraud_types=("simbox_sdhf", "simbox_stealth"))
+                    fraud_types=("simbox_sdhf", "simbox_stealth", "simbox_mimic"))

@@ -26,6 +26,18 @@ def in_lookback(lookback_hours: int, alias: str = "c") -> str:
     return f"{alias}.hour between t.hour - interval {lookback_hours} hours and t.hour"
 
 
+def covered_targets_sql(lookback_hours: int, min_hours_with_data: int) -> str:
+    """The target hours whose window (the hour and the ``lookback_hours`` before it) holds traffic, of
+    anyone, in at least ``min_hours_with_data`` hours: a rule saying "receives nothing" means nothing over
+    a window holding an hour or two of data (the first hours after start-up, a feed outage)."""
+    return f"""
+    select t.hour
+    from targets t join (select distinct hour from cdrs) d on {in_lookback(lookback_hours, 'd')}
+    group by t.hour
+    having count(*) >= {min_hours_with_data}
+"""
+
+
 # An evidence condition: (name, value as SQL, operator, threshold as a number or SQL).
 Condition = tuple[str, str, str, Any]
 
@@ -135,6 +147,16 @@ left join (
 """
 
 
+def country_code_sql(number: str) -> str:
+    """SQL: the country calling code (digits) of the E.164 number ``number`` (``+44…`` -> ``44``). ITU
+    country codes are prefix-free, so the one of 1, 2 or 3 digits in libphonenumber's list is the code."""
+    codes = [str(c) for c in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)]
+    by_length = {n: ", ".join(literal(c) for c in codes if len(c) == n) for n in (1, 2)}
+    return (f"case when substr({number}, 2, 1) in ({by_length[1]}) then substr({number}, 2, 1)"
+            f" when substr({number}, 2, 2) in ({by_length[2]}) then substr({number}, 2, 2)"
+            f" else substr({number}, 2, 3) end")
+
+
 def home_region_code(settings: Settings) -> str:
     """The ISO 3166 code of the home country (its main region, for a shared code such as +1)."""
     return phonenumbers.region_code_for_country_code(int(settings.country_code))
@@ -223,6 +245,34 @@ shares as (
         {"".join(f"coalesce(d.{name}, 0) as {name}, " for name in (flagged_counts or {}))}d.example_clis,
         round({flagged_calls} / calls, 4) as {share}{f", json_object({by_reason_json}) as by_reason" if by_reason else ""}
     from trunks t left join distinct_flagged d using (partition_hour, trunk)
+)"""
+
+
+# Calls arriving from abroad, over ``cdrs c`` (their MTC legs are the same calls).
+FROM_ABROAD = ("c.record_type <> 'MTC' and (c.record_type = 'IGW_IN'"
+               " or c.trunk_in in (select trunk_id from ref_trunks where kind = 'international'))")
+
+
+def trunk_baseline_ctes(flagged: str, *, window: int, lookback_hours: int) -> str:
+    """Two CTEs after ``trunk_cli_ctes``: ``arrived_hours``, per trunk and hour, every call of ``entered``
+    and those satisfying ``flagged`` (a condition on the CLI's class ``k.cli_class`` and the call flags
+    ``c.*``); and ``baseline``, per partition hour and trunk, the flagged share over the hours from
+    ``lookback_hours`` to ``window`` before it (``baseline_share``) and how many whole days of data that
+    covers (``baseline_days_available``: the days the lake had). Starts with a comma."""
+    return f""",
+arrived_hours as (
+    -- per trunk and hour, every call and the flagged ones: the baseline's parts
+    select c.hour, c.trunk, count(*) as calls, count(*) filter (where {flagged}) as flagged
+    from entered c join classified k using (a_number, a_number_raw)
+    group by all
+),
+baseline as (
+    select t.hour as partition_hour, b.trunk,
+           round(sum(b.flagged) / sum(b.calls), 4) as baseline_share,
+           count(distinct b.hour) // 24 as baseline_days_available
+    from targets t join arrived_hours b
+      on b.hour between t.hour - interval {lookback_hours} hours and t.hour - interval {window} hours
+    group by all
 )"""
 
 
