@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from sentinel_pipeline import database, evaluate, verdicts
-from sentinel_pipeline.cli.alerts import _time
+from sentinel_pipeline.cli.common import parse_time
 from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.settings import Settings
 
@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--labels", help="labels.csv: subject_type,subject,fraud_type (boxes.csv next to it)")
     source.add_argument("--from-triage", action="store_true", help="precision from the analysts' verdicts")
-    p.add_argument("--since", type=_time, help="with --from-triage: cases active at or after this time")
-    p.add_argument("--until", type=_time, help="with --from-triage: cases active before this time")
+    p.add_argument("--since", type=parse_time, help="with --from-triage: cases active at or after this time")
+    p.add_argument("--until", type=parse_time, help="with --from-triage: cases active before this time")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=_evaluate)
 
