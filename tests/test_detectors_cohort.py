@@ -89,6 +89,18 @@ def test_a_box_over_neighbouring_cells_stays_one_group_and_models_split_it():
     assert cohort(box(sims=4, tacs=(GATEWAY_TAC, "35851704"))) == {}
 
 
+def test_sims_linked_only_through_each_others_cells_do_not_move_together():
+    # A and B share cell 1, B and C share cell 2: one group by shared sites, but no cell holds all three
+    c = Cdrs()
+    for s, cells in enumerate((("621-30-1-1",), ("621-30-1-1", "621-30-1-2"), ("621-30-1-2",))):
+        for i in range(20):
+            c.add(f"0806998{s:04d}", mobile(1000 * s + i), at=HOUR + timedelta(minutes=i), duration=60,
+                  imsi=f"62130000009{s:04d}", imei=f"{GATEWAY_TAC}{100 + s:06d}0", cell=cells[i % len(cells)])
+    assert cohort(c) == {}
+    m = cohort(c, min_together_share=0.0)[REPRESENTATIVE]["metrics"]
+    assert m["members"] == 3 and m["conditions"]["moves_together"]["value"] == 0.0
+
+
 def test_rotating_modules_are_a_signal():
     c = box(sims=3, mate_calls=0)
     for s in range(3):  # each SIM also seen in the next SIM's module

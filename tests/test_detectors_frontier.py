@@ -1,5 +1,5 @@
-"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge, wangiri_range, route_quality, refiling), on hand-made
-CDRs, either side of every threshold."""
+"""The detectors of fraud seen against a baseline or in aggregate (sms_simfarm, withheld_cli_surge,
+wangiri_range, route_quality, refiling) on hand-made CDRs, either side of every threshold."""
 
 from datetime import timedelta
 

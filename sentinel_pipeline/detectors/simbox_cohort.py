@@ -18,7 +18,10 @@ Rule, per group over the 24 h window:
 - a **group**: members linked by sharing a site (transitively: a box spread over neighbouring cells, or
   moved, keeps its members together), with at least ``min_members`` members;
 - required ``closed_circle``: the group's answered calls received from numbers outside the group at most
-  ``max_outside_ratio`` x the calls its members made.
+  ``max_outside_ratio`` x the calls its members made;
+- required ``moves_together``: at least ``min_together_share`` of the group's calls made from cells that
+  every member called from (a box's SIMs are all where the box is; neighbours linked only through one
+  another's cells are not).
 
 Supporting signals, for severity and score (all measured in the evidence): ``one_model`` (all members' IMEIs
 one TAC), ``rotation`` (IMEIs that carried two member IMSIs or more), ``fresh_destinations`` (distinct
@@ -45,6 +48,7 @@ class SimboxCohortParams(DetectorParams):
     max_member_outside_ratio: float = 0.05
     min_members: int = 3
     max_outside_ratio: float = 0.01
+    min_together_share: float = 0.5
     min_fresh_ratio: float = 0.8
     min_night_share: float = 0.1
     # As simbox_profile: "nobody outside talks to it" means nothing over a window holding an hour or two of data.
@@ -153,6 +157,14 @@ boxes as (
     from member_calls
     group by all
 ),
+together as (
+    -- calls made from cells every member of the group called from: a box's SIMs are where the box is
+    select u.partition_hour, u.box, sum(u.calls) filter (where u.users = b.members) as calls_together
+    from (select partition_hour, box, cell_id, count(distinct a_number) as users, count(*) as calls
+          from member_calls group by all) u
+    join boxes b using (partition_hour, box)
+    group by all
+),
 rotating as (
     -- IMEIs that carried two member IMSIs or more: modules the SIM bank moves SIMs between
     select partition_hour, box, count(*) as rotating_imeis
@@ -175,8 +187,10 @@ profiles as (
         coalesce(r.received_from_outside, 0) as received_from_outside,
         round(coalesce(r.received_from_outside, 0) / x.calls, 4) as outside_ratio,
         round(x.distinct_destinations / greatest(x.calls - x.calls_to_members, 1), 4) as fresh_ratio,
-        round(x.night_calls / x.calls, 4) as night_share
+        round(x.night_calls / x.calls, 4) as night_share,
+        round(coalesce(g.calls_together, 0) / x.calls, 4) as together_share
     from boxes x
+    left join together g using (partition_hour, box)
     left join rotating v using (partition_hour, box)
     left join box_received r using (partition_hour, box)
     where x.active_in_hour
@@ -197,7 +211,8 @@ signals as (
               "rotating_imeis", "distinct_cells", "supporting_signals"),
     source="signals",
     rule=[("min_members", "members", ">=", p.min_members),
-          ("closed_circle", "outside_ratio", "<=", p.max_outside_ratio)],
+          ("closed_circle", "outside_ratio", "<=", p.max_outside_ratio),
+          ("moves_together", "together_share", ">=", p.min_together_share)],
     signals=[("one_model", "tacs", "<=", 1),
              ("rotation", "rotating_imeis", ">=", 1),
              ("fresh_destinations", "fresh_ratio", ">=", p.min_fresh_ratio),
