@@ -70,9 +70,11 @@ the SDK's own variables, so they are read here rather than in ``settings``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
+import shutil
 import tempfile
 import threading
 from abc import ABC, abstractmethod
@@ -230,8 +232,38 @@ class Location(ABC):
         """Atomically create or replace the object."""
 
     @abstractmethod
+    def staging(self, key_prefix: str = "") -> contextlib.AbstractContextManager[Path]:
+        """A fresh local scratch directory for files to publish under ``key_prefix`` with ``move_in``,
+        removed with whatever is left in it: a hidden directory under the root for a local location (same
+        filesystem, so ``move_in`` is a rename), one in ``tempfile.gettempdir()`` for a bucket."""
+
+    @abstractmethod
+    def move_in(self, path: Path, key: str) -> None:
+        """Atomically publish the local file ``path`` (made in ``staging``) as ``key``, consuming it:
+        readers see the old object or the whole new one."""
+
     def write_parquet(self, con: duckdb.DuckDBPyConnection, select_sql: str, key: str) -> None:
-        """Atomically create or replace the object with the query's rows as zstd Parquet."""
+        """Atomically create or replace the object with the query's rows as zstd Parquet (written locally
+        by DuckDB, then moved in)."""
+        with self.staging(key.rpartition("/")[0]) as directory:
+            staged = directory / "staged.parquet"
+            _copy_parquet(con, select_sql, str(staged))
+            self.move_in(staged, key)
+
+    @abstractmethod
+    def local_path(self, key: str) -> Path | None:
+        """The object's own file for a local location (for readers that need a path); None for a bucket
+        (``download`` a copy)."""
+
+    @abstractmethod
+    def download(self, key: str, target: Path) -> None:
+        """Copy the object into the local file ``target`` (its parent directories created)."""
+
+    @property
+    def complete_when_listed(self) -> bool:
+        """Whether a listed object is always complete (a bucket publishes an object only when its upload
+        completes); a local file may still be being written."""
+        return False
 
     @abstractmethod
     def delete(self, key: str) -> None:
@@ -360,17 +392,36 @@ class LocalLocation(Location):
         except OSError as exc:
             raise self._error(key, exc) from None
 
-    def write_parquet(self, con: duckdb.DuckDBPyConnection, select_sql: str, key: str) -> None:
-        path = self._path(key)
+    @contextlib.contextmanager
+    def staging(self, key_prefix: str = "") -> Iterator[Path]:
+        parent = self.root / join_key(key_prefix)
         try:
-            tmp = self._temporary_sibling(path)
+            parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(tempfile.mkdtemp(dir=parent, prefix=".staging-"))
+        except OSError as exc:
+            raise self._error(key_prefix, exc) from None
+        try:
+            yield directory
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def move_in(self, path: Path, key: str) -> None:
+        target = self._path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
         except OSError as exc:
             raise self._error(key, exc) from None
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+    def download(self, key: str, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _copy_parquet(con, select_sql, str(tmp))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+            shutil.copyfile(self._path(key), target)
+        except OSError as exc:
+            raise self._error(key, exc) from None
 
     def delete(self, key: str) -> None:
         try:
@@ -517,23 +568,52 @@ class S3Location(Location):
         except Exception as exc:
             raise self._error(self.url(key), exc) from None
 
-    def write_parquet(self, con: duckdb.DuckDBPyConnection, select_sql: str, key: str) -> None:
-        path = f"{self.bucket}/{self._object_key(key)}"
-        fd, tmp = tempfile.mkstemp(prefix="sentinel-upload-", suffix=".parquet")
-        os.close(fd)
+    @property
+    def complete_when_listed(self) -> bool:
+        return True
+
+    @contextlib.contextmanager
+    def staging(self, key_prefix: str = "") -> Iterator[Path]:
+        directory = Path(tempfile.mkdtemp(prefix="sentinel-upload-"))
         try:
-            _copy_parquet(con, select_sql, tmp)
+            yield directory
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def move_in(self, path: Path, key: str) -> None:
+        try:
+            # One PUT, or a multipart upload that s3fs aborts if a part fails: the key gets the whole
+            # file or keeps what it had.
+            self.fs.put_file(str(path), f"{self.bucket}/{self._object_key(key)}", chunksize=PART_SIZE,
+                             max_concurrency=UPLOAD_CONCURRENCY)
+        except Exception as exc:
+            raise self._error(self.url(key), exc) from None
+        os.unlink(path)
+
+    def local_path(self, key: str) -> None:
+        return None
+
+    def download(self, key: str, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self.open(key) as source, open(target, "wb") as out:
             try:
-                # One PUT, or a multipart upload that s3fs aborts if a part fails: the key gets the whole
-                # file or keeps what it had.
-                self.fs.put_file(tmp, path, chunksize=PART_SIZE, max_concurrency=UPLOAD_CONCURRENCY)
+                shutil.copyfileobj(source, out, READ_BUFFER)
             except Exception as exc:
                 raise self._error(self.url(key), exc) from None
-        finally:
-            os.unlink(tmp)
 
     def delete(self, key: str) -> None:
         self._call(self.url(key), "delete_object", Key=self._object_key(key))
+
+
+@contextlib.contextmanager
+def delivery(loc: Location, prefix: str = "") -> Iterator[Path]:
+    """A local directory whose files are published into ``loc`` under ``prefix`` when the block ends, each
+    atomically (``move_in``: renamed into a directory, uploaded to a bucket): how generated CDR files are
+    delivered to a landing zone (``sentinel demo``, ``sentinel generate --out s3://...``, benchmarks)."""
+    with loc.staging(prefix) as directory:
+        yield directory
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            loc.move_in(path, join_key(prefix, path.relative_to(directory).as_posix()))
 
 
 # --- DuckDB ----------------------------------------------------------------------------------------------
