@@ -6,6 +6,7 @@ import dagster as dg
 from assets.detections import DETECTION_ASSETS
 from assets.metadata import FRAUD_OWNERS, code_version
 from assets.partitions import HOURLY, hold_hours, partition_hours
+from assets.steps import LIGHT_STEP
 from resources import SentinelResource
 from sentinel_pipeline import leases, store, work
 from sentinel_pipeline.detectors import NAMES
@@ -13,6 +14,7 @@ from sentinel_pipeline.detectors import NAMES
 
 @dg.asset(
     **HOURLY,
+    op_tags=LIGHT_STEP,
     deps=DETECTION_ASSETS,
     kinds={"postgres"},
     group_name="alerts",

@@ -4,13 +4,15 @@
 import dagster as dg
 
 from assets.metadata import DATA_OWNERS, column_schema, report_row_counts
-from assets.partitions import HOURLY, hold_hours, partition_hours
+from assets.partitions import HOURLY, hold_hours, partition_hours, run_in_progress
+from assets.steps import HEAVY_STEP
 from resources import SentinelResource
 from sentinel_pipeline import ingest, registry, schema, work
 
 
 @dg.asset(
     **HOURLY,
+    op_tags=HEAVY_STEP,
     kinds={"duckdb", "parquet"},
     group_name="cdrs",
     code_version=ingest.code_version(),
@@ -28,6 +30,8 @@ def raw_cdrs(context: dg.AssetExecutionContext, sentinel: SentinelResource) -> d
     with sentinel.postgres() as conn:
         hold_hours(context, conn)
         summary = ingest.build_raw_hours(settings, conn, hours)
+        # The raw hours before this run's first that a run beside it is writing (a split back-fill).
+        work.wait_for_lookback(conn, settings, context.run.run_id, hours, run_in_progress(context), log=context.log)
         # What this run's derived partitions are built from (its last step records them as done with it).
         work.record_inputs(conn, context.run.run_id, hours)
         quarantined = registry.recent_quarantine(conn)

@@ -12,6 +12,7 @@ from assets.cdrs import raw_cdrs
 from assets.features import caller_features
 from assets.metadata import FRAUD_OWNERS, column_schema, report_row_counts
 from assets.partitions import HOURLY, hold_hours, partition_hours
+from assets.steps import LIGHT_STEP
 from assets.reference import REFERENCE_ASSETS
 from resources import SentinelResource
 from sentinel_pipeline import schema
@@ -50,6 +51,7 @@ def detector_asset(spec: DetectorSpec) -> dg.AssetsDefinition:
         deps=[source, *references],
         config_schema=config_schema(spec),
         **HOURLY,
+        op_tags=LIGHT_STEP,
         kinds={"duckdb", "postgres"},
         group_name="detections",
         code_version=spec.code_version(),

@@ -6,12 +6,14 @@ import dagster as dg
 from assets.cdrs import raw_cdrs
 from assets.metadata import DATA_OWNERS, column_schema, report_row_counts
 from assets.partitions import HOURLY, hold_hours, partition_hours
+from assets.steps import HEAVY_STEP
 from resources import SETTINGS, SentinelResource
 from sentinel_pipeline import features
 
 
 @dg.asset(
     **HOURLY,
+    op_tags=HEAVY_STEP,
     deps=[
         dg.AssetDep(
             # Each hour reads the raw hours of its longest window: declared, so lineage shows it and a

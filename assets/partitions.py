@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -29,14 +30,19 @@ IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.D
                dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
-def hold_hours(context: dg.AssetExecutionContext, conn) -> None:
-    """Take the leases of the run's hours before the step writes (``sentinel_pipeline.leases``): a run
-    over any of the same hours that is still in progress is waited for."""
+def run_in_progress(context: dg.AssetExecutionContext) -> Callable[[str], bool]:
+    """Whether the run of a run id (another lease holder) may still write."""
     def in_progress(run_id: str) -> bool:
         run = context.instance.get_run_by_id(run_id)
         return run is not None and run.status in IN_PROGRESS
 
-    leases.hold(conn, context.run.run_id, partition_hours(context), in_progress, log=context.log)
+    return in_progress
+
+
+def hold_hours(context: dg.AssetExecutionContext, conn) -> None:
+    """Take the leases of the run's hours before the step writes (``sentinel_pipeline.leases``): a run
+    over any of the same hours that is still in progress is waited for."""
+    leases.hold(conn, context.run.run_id, partition_hours(context), run_in_progress(context), log=context.log)
 
 
 def partition_hours(context: dg.AssetExecutionContext) -> list[datetime]:

@@ -58,7 +58,8 @@ def main() -> None:
 
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="snt-bench-"))
     os.environ["SENTINEL_HOME"] = str(home)
-    for name in ("SENTINEL_LANDING_DIR", "SENTINEL_LAKE_DIR", "DATABASE_URL", "DAGSTER_HOME"):
+    for name in ("SENTINEL_LANDING_URL", "SENTINEL_LAKE_URL", "SENTINEL_LANDING_DIR", "SENTINEL_LAKE_DIR",
+                 "DATABASE_URL", "DAGSTER_HOME"):
         os.environ.pop(name, None)
     os.environ.setdefault("SENTINEL_LANDING_SETTLE_SECONDS", "0")
 
@@ -71,9 +72,9 @@ def main() -> None:
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
     print(f"machine: {machine()}; load average before: {load()}")
     print(f"DuckDB memory_limit {settings.duckdb_memory_limit}, threads {settings.duckdb_threads or 'all'}")
-    print(f"generating {days} day(s) of {subscribers:,} subscribers into {settings.landing_dir} ...")
+    print(f"generating {days} day(s) of {subscribers:,} subscribers into {settings.landing.root} ...")
     t = time.perf_counter()
-    staging = home / "staging" if args.daily else settings.landing_dir
+    staging = home / "staging" if args.daily else settings.landing.root
     generated = generate(staging, start=start, hours=24 * days, subscribers=subscribers, seed=args.seed,
                          labels_path=home / "labels.csv")
     gen_s = time.perf_counter() - t
@@ -85,7 +86,7 @@ def main() -> None:
     reference = None if args.no_reference else duckdb_alone(settings, files, home / "reference")
     try:
         runs, total = [], 0.0
-        for delivery in deliveries(files, settings.landing_dir, daily=args.daily):
+        for delivery in deliveries(files, settings.landing.root, daily=args.daily):
             summary = process_landing(settings)
             if summary.failed:
                 raise SystemExit(f"pipeline run failed on {delivery}: {summary.failed}")

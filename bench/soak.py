@@ -74,7 +74,6 @@ def main() -> None:
     print(f"{len(files)} five-minute files of {args.subscribers:,} subscribers from {start:%Y-%m-%d %H:%M} UTC, "
           f"one every {args.interval:g} s ({300 / args.interval:g}x a live feed)")
 
-    settings.landing_dir.mkdir(parents=True, exist_ok=True)
     dev = subprocess.Popen([sys.executable, "-m", "sentinel_pipeline.cli", "dev", "--port", args.port],
                            env=env, stdout=open(home / "dev.log", "w"), stderr=subprocess.STDOUT)
     delivered: dict[str, float] = {}
@@ -85,9 +84,7 @@ def main() -> None:
         began = time.monotonic()
         for n, path in enumerate(files):
             time.sleep(max(0.0, began + n * args.interval - time.monotonic()))
-            tmp = settings.landing_dir / f".{path.name}.tmp"
-            shutil.copy(path, tmp)
-            os.replace(tmp, settings.landing_dir / path.name)
+            settings.landing.write_bytes(path.name, path.read_bytes())  # atomic: a temporary name, then renamed
             delivered[path.name] = time.time()
             _sample(dev, memory)
         deadline = time.monotonic() + args.drain_minutes * 60

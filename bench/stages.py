@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import time
 
 from bench.machine import load, machine
@@ -26,7 +25,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="stages to run (raw_cdrs, caller_features, detector names)")
     args = parser.parse_args()
     os.environ["SENTINEL_HOME"] = args.home
-    for name in ("SENTINEL_LANDING_DIR", "SENTINEL_LAKE_DIR", "DATABASE_URL", "DAGSTER_HOME"):
+    for name in ("SENTINEL_LANDING_URL", "SENTINEL_LAKE_URL", "SENTINEL_LANDING_DIR", "SENTINEL_LAKE_DIR",
+                 "DATABASE_URL", "DAGSTER_HOME"):
         os.environ.pop(name, None)
 
     from sentinel_pipeline import database, features, ingest, lake
@@ -49,7 +49,8 @@ def main() -> None:
                 started = time.perf_counter()
                 detail = ""
                 if name == "raw_cdrs":
-                    shutil.rmtree(settings.lake_dir / ingest.ASSET)  # unchanged hours would be skipped
+                    for entry in settings.lake.list(f"{ingest.ASSET}/"):  # unchanged hours would be skipped
+                        settings.lake.delete(entry.key)
                     summary = ingest.build_raw_hours(settings, conn, hours)
                     detail = ", ".join(f"{k} {v:.1f}" for k, v in summary.stages.items())
                 elif name == "caller_features":
@@ -59,7 +60,7 @@ def main() -> None:
                     run_detector(settings, conn, spec, spec.default_params, hours, run_id=None)
                 seconds = time.perf_counter() - started
                 print(f"{name:<28} {seconds:>8.1f} {rows / seconds:>12,.0f}  {detail}", flush=True)
-            assert lake.existing_paths(settings.lake_dir, ingest.ASSET, hours), "no raw_cdrs lake"
+            assert lake.existing_keys(settings.lake, ingest.ASSET, hours), "no raw_cdrs lake"
     finally:
         database.stop_embedded(settings)
     print(f"\nload average after: {load()}")

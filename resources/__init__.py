@@ -27,8 +27,8 @@ class SentinelResource(dg.ConfigurableResource):
     """Where Sentinel's data lives; every other setting comes from the environment with it."""
 
     home: str = Field(description="SENTINEL_HOME: the embedded database, DuckDB spill files, Dagster artefacts")
-    landing_dir: str = Field(description="SENTINEL_LANDING_DIR: where CDR files are delivered")
-    lake_dir: str = Field(description="SENTINEL_LAKE_DIR: the Parquet lake (raw_cdrs, caller_features)")
+    landing_url: str = Field(description="SENTINEL_LANDING_URL: where CDR files are delivered (a directory or s3://bucket/prefix)")
+    lake_url: str = Field(description="SENTINEL_LAKE_URL: the Parquet lake, raw_cdrs and caller_features (a directory or s3://bucket/prefix)")
     reference_dir: str = Field(description="SENTINEL_REFERENCE_DIR: trunks, number ranges, high-risk ranges, whitelist")
     database: str = Field(description="the PostgreSQL database (DATABASE_URL without its password, or the embedded one)")
 
@@ -37,7 +37,7 @@ class SentinelResource(dg.ConfigurableResource):
     @classmethod
     def from_settings(cls, settings: Settings) -> "SentinelResource":
         return cls(
-            home=str(settings.home), landing_dir=str(settings.landing_dir), lake_dir=str(settings.lake_dir),
+            home=str(settings.home), landing_url=settings.landing_url, lake_url=settings.lake_url,
             reference_dir=str(settings.reference_dir), database=database.redacted_url(settings),
         )
 
@@ -45,8 +45,8 @@ class SentinelResource(dg.ConfigurableResource):
         """The environment's settings with this resource's directories, built once per resource."""
         if self._settings is None:
             self._settings = replace(
-                Settings.from_env(), home=Path(self.home), landing_dir=Path(self.landing_dir),
-                lake_dir=Path(self.lake_dir), reference_dir=Path(self.reference_dir),
+                Settings.from_env(), home=Path(self.home), landing_url=self.landing_url,
+                lake_url=self.lake_url, reference_dir=Path(self.reference_dir),
             )
         return self._settings
 

@@ -1,11 +1,12 @@
-"""landing_files: turns CDR files landing in SENTINEL_LANDING_DIR into pipeline runs.
+"""landing_files: turns CDR files landing in SENTINEL_LANDING_URL into pipeline runs.
 
 Each tick registers the new, stable files (see ``sentinel_pipeline.landing`` for the delivery
 convention), then asks the state what is still to do (``sentinel_pipeline.work.pending_hours``: registered
 hours whose partitions are missing or out of date, and the hours whose windows include them) and requests
-one run per contiguous range of pending hours. Nothing depends on the tick that registered a file: a tick
-that failed half-way, a run that failed, a process killed mid-run all leave pending hours that the next
-tick requests again. A range overlapping a run still queued or running waits for it; a range whose runs
+one run per contiguous range of pending hours, split into runs of at most ``SENTINEL_RUN_MAX_HOURS`` that
+the run queue executes side by side (``SENTINEL_MAX_CONCURRENT_RUNS``). Nothing depends on the tick that
+registered a file: a tick that failed half-way, a run that failed, a process killed mid-run all leave
+pending hours that the next tick requests again. A range overlapping a run still queued or running waits for it; a range whose runs
 keep failing is retried with back-off, ``SENTINEL_WORK_MAX_ATTEMPTS`` times, then left to a person (the
 tick says so). The cursor only holds files still being written.
 """
@@ -101,8 +102,8 @@ class WorkPlan:
 
 def plan_work(pending: dict[datetime, str], settings: Settings, instance: dg.DagsterInstance, log, *,
               now: float | None = None, back_off: bool = True, retry_given_up: bool = False) -> WorkPlan:
-    """One run request per contiguous range of ``pending`` hours (hour -> expected window fingerprint),
-    unless a run over any of its hours is in progress, or its last attempt failed too recently
+    """One run request per contiguous range of ``pending`` hours (hour -> expected window fingerprint), a
+    longer range split into runs of ``SENTINEL_RUN_MAX_HOURS`` that can go side by side, unless a run over any of its hours is in progress, or its last attempt failed too recently
     (``back_off``) or too often (unless ``retry_given_up``).
 
     A range's work id is a digest of its hours and their expected inputs: the same state gives the same
@@ -114,7 +115,7 @@ def plan_work(pending: dict[datetime, str], settings: Settings, instance: dg.Dag
         log.warning(f"{len(outside)} pending hours fall before the first partition ({first}); skipped")
     busy = busy_ranges(instance)
     plan = WorkPlan()
-    for start, end in work.contiguous_ranges([h for h in pending if h >= first]):
+    for start, end in work.contiguous_ranges([h for h in pending if h >= first], settings.run_max_hours):
         start_key, end_key = partition_key_for(start), partition_key_for(end)
         label = f"{start_key}..{end_key}"
         if any(a <= end_key and start_key <= b for a, b in busy):
@@ -151,7 +152,7 @@ def register(settings: Settings, sentinel: SentinelResource, cursor: str | None,
     with sentinel.postgres() as conn:
         outcome = landing.register_landed_files(settings, conn, state.get("waiting", {}))
     for f, reason in outcome.quarantined:
-        log.warning(f"quarantined {f.path}: {reason}")
+        log.warning(f"quarantined {f.key}: {reason}")
     for path, columns in outcome.extra_columns.items():
         log.info(f"{path}: ignored columns not in its layout: {', '.join(columns)}")
     if outcome.deferred:

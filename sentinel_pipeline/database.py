@@ -255,8 +255,9 @@ def prepare_environment(settings: Settings) -> dict[str, str]:
 
     Sets ``DAGSTER_HOME`` (if unset: the project root, where dagster.yaml lives),
     ``SENTINEL_DAGSTER_PG_URL`` (``dagster_storage_url``), ``SENTINEL_DAGSTER_ARTIFACTS``
-    (SENTINEL_HOME/dagster, created; compute logs go under it too) and ``DAGSTER_EVENT_BATCH_SIZE``
-    (``Settings.dagster_event_batch_size``). Returns the variables it set.
+    (SENTINEL_HOME/dagster, created; compute logs go under it too), ``DAGSTER_EVENT_BATCH_SIZE``
+    (``Settings.dagster_event_batch_size``) and ``SENTINEL_MAX_CONCURRENT_RUNS`` (with its default, for
+    dagster.yaml's run queue). Returns the variables it set.
     Starts no server. Without a dagster.yaml in DAGSTER_HOME, Dagster would quietly keep its runs in
     throw-away SQLite files, so that is an error here.
     """
@@ -270,6 +271,8 @@ def prepare_environment(settings: Settings) -> dict[str, str]:
         # (dagster-postgres uses NullPool outside the webserver); batched, a week of hourly partitions
         # costs a quarter less (docs/benchmarks.md).
         "DAGSTER_EVENT_BATCH_SIZE": str(settings.dagster_event_batch_size),
+        # dagster.yaml's run queue limit (QueuedRunCoordinator max_concurrent_runs) reads it.
+        "SENTINEL_MAX_CONCURRENT_RUNS": str(settings.max_concurrent_runs),
     }
     if not (Path(values["DAGSTER_HOME"]) / "dagster.yaml").is_file():
         raise SentinelError(

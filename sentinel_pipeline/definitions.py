@@ -32,10 +32,24 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[cdr_pipeline_job],
         sensors=[landing_files, automation_sensor, freshness_sensor],
         resources={"sentinel": SentinelResource.from_settings(settings)},
-        # Steps run in the run's own process: one import of Dagster and great-expectations per run instead
-        # of one per step (seconds each), and DuckDB already uses every core within a step.
-        executor=dg.in_process_executor,
+        executor=executor(settings),
     )
+
+
+def executor(settings: Settings) -> dg.ExecutorDefinition:
+    """How a run executes its steps (``SENTINEL_EXECUTOR``). ``in_process`` (the default): in the run's own
+    process, one after the other: one import of Dagster and great-expectations per run instead of one per
+    step (seconds each), and DuckDB already uses every core within a step. ``multiprocess``: a subprocess
+    per step, independent steps (the seven detectors) side by side. ``k8s``: a Kubernetes Job per step,
+    sized by its ``dagster-k8s/config`` tag (``assets/steps.py``). ``sentinel process`` always executes in
+    its own process; the setting applies to runs the daemon launches."""
+    if settings.executor == "multiprocess":
+        return dg.multiprocess_executor
+    if settings.executor == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    return dg.in_process_executor
 
 
 defs = build_definitions(SETTINGS)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from sentinel_pipeline import storage
 from sentinel_pipeline.settings import Settings
 
 
@@ -20,7 +21,8 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     memory, when none is), spilling under SENTINEL_HOME.
 
     Use it as a context manager (``with duck.connect(settings) as con:``) so that it is closed on every
-    path, errors included. Times without an offset are read in the source time zone.
+    path, errors included. Times without an offset are read in the source time zone. A lake in a bucket
+    is readable and writable by its ``s3://`` URLs (``storage.prepare_duckdb``).
     """
     spill = settings.home / "duckdb_tmp"
     spill.mkdir(parents=True, exist_ok=True)
@@ -33,6 +35,7 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     # Not in the connect config: the time-zone extension loads only once the connection exists.
     con.execute("set TimeZone = ?", [settings.source_timezone])
     con.execute("set enable_progress_bar = false")
+    storage.prepare_duckdb(con, settings.lake)
     return con
 
 

@@ -175,7 +175,7 @@ class FeatureSummary:
 def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSummary:
     """Compute the features of ``hours`` and write one lake file per hour (empty when nobody called)."""
     started = time.perf_counter()
-    raw_files = lake.existing_paths(settings.lake_dir, ingest.ASSET, hours, settings.longest_window_hours - 1)
+    raw_files = lake.existing_urls(settings.lake, ingest.ASSET, hours, settings.longest_window_hours - 1)
     with duck.connect(settings) as con:
         if raw_files:
             raw = f"read_parquet({literal(raw_files)})"
@@ -186,7 +186,7 @@ def build_feature_hours(settings: Settings, hours: list[datetime]) -> FeatureSum
         for i in range(chunks):
             sql = features_sql(raw, hours, settings, (i, chunks))
             con.execute(f"create temp table features as {sql}" if i == 0 else f"insert into features {sql}")
-        lake.write_hours(con, "features", "*", settings.lake_dir, ASSET, hours)
+        lake.write_hours(con, "features", "*", settings.lake, ASSET, hours)
         rows, callers = con.execute("select count(*), count(distinct caller) from features").fetchone()
         by_hour = {**dict.fromkeys(hours, 0),
                    **dict(con.execute("select hour, count(*) from features group by hour").fetchall())}

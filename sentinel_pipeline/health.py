@@ -2,8 +2,8 @@
 
 - ``database``: PostgreSQL answers ``select 1`` (within a few seconds);
 - ``migrations``: every file in migrations/ is applied and none changed (``migrations.status``);
-- ``lake``: SENTINEL_LAKE_DIR exists (or can be created) and a file can be written and removed in it;
-- ``landing``: SENTINEL_LANDING_DIR exists and can be listed;
+- ``lake``: an object can be written and removed in SENTINEL_LAKE_URL (a directory is created if needed);
+- ``landing``: SENTINEL_LANDING_URL exists (a directory, or a bucket) and can be listed;
 - ``dagster``: the Dagster instance (dagster.yaml, runs in PostgreSQL) loads and answers a run count.
 
 Used by ``sentinel health`` (exit status 1 when a check fails) and the metrics server's ``/health`` and
@@ -18,9 +18,11 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from sentinel_pipeline import storage
 from sentinel_pipeline.settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 5
+LANDING_LISTING = 1000  # files the landing check lists at most (one request on a bucket)
 
 
 @dataclass(frozen=True)
@@ -54,21 +56,20 @@ def check_migrations(settings: Settings) -> str:
 
 
 def check_lake(settings: Settings) -> str:
-    lake = settings.lake_dir
-    lake.mkdir(parents=True, exist_ok=True)
-    probe = lake / f".health-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    probe.write_bytes(b"ok")
-    probe.unlink()
-    return f"{lake} writable"
+    lake = settings.lake
+    probe = f".health-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    lake.write_bytes(probe, b"ok")
+    lake.delete(probe)
+    return f"{lake.url()} writable"
 
 
 def check_landing(settings: Settings) -> str:
-    landing = settings.landing_dir
-    if not landing.is_dir():
-        raise RuntimeError(f"{landing} does not exist or is not a directory")
-    with os.scandir(landing) as entries:
-        count = sum(1 for _ in entries)
-    return f"{landing} readable ({count} entries)"
+    landing = settings.landing
+    if isinstance(landing, storage.LocalLocation) and not landing.root.is_dir():
+        raise RuntimeError(f"{landing.url()} does not exist or is not a directory")
+    count = len(landing.list(limit=LANDING_LISTING))
+    more = "+" if count == LANDING_LISTING else ""
+    return f"{landing.url()} readable ({count}{more} files)"
 
 
 def check_dagster(settings: Settings) -> str:

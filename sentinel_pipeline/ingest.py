@@ -11,7 +11,10 @@ The work of a run, in the order it happens (``IngestSummary.stages`` times each)
 2. numbers: the distinct raw numbers of the run read once each (``sentinel_pipeline.numbers``);
 3. type: rows typed and checked (``cdr.normalise.typed_sql``), each with its hour or its reject reason;
 4. duplicates: a record_id delivered again is kept once;
-5. write: every hour's Parquet file from one partitioned COPY, each moved into place atomically.
+5. write: every hour's Parquet file from one partitioned COPY, each moved into place atomically (a
+   rename on disk, one upload per object to a bucket).
+
+Files in a bucket are downloaded for the run's read (``landing.local_files``), then removed.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import phonenumbers
 import psycopg
 
-from sentinel_pipeline import duck, lake, registry, schema
+from sentinel_pipeline import duck, lake, landing, registry, schema, storage
 from sentinel_pipeline.cdr.layouts import FileLayout, column_map_fingerprint, detect_layout, layout_key
 from sentinel_pipeline.cdr.layouts import scan_sql
 from sentinel_pipeline.cdr.normalise import CANONICAL_TEXT_COLUMNS, canonical_of_table, typed_sql
@@ -113,16 +117,17 @@ def raw_fingerprint(settings: Settings, file_ids: list[int]) -> str:
     return hashlib.md5(f"{raw_signature(settings)}:{ids}".encode()).hexdigest()
 
 
-def _read_files(con, settings: Settings, files: list[registry.RegisteredFile], summary: IngestSummary) -> list[str]:
+def _read_files(con, settings: Settings, files: list[registry.RegisteredFile], paths: dict[str, Path],
+                summary: IngestSummary) -> list[str]:
     """Every file's canonical text rows, in the view ``src``; returns the tables it reads. Files of one layout
     that DuckDB reads cleanly are read in one scan into a table of their own (a scan per file cost more
     than the reading). A group whose scan fails or yields other row counts than registration found, and
     the files registration found DuckDB cannot take whole, go file by file (``with_file_rows``), which
-    reads a broken file line by line."""
+    reads a broken file line by line. ``paths``: each file's local path (``landing.local_files``)."""
     groups: dict[tuple, tuple[FileLayout, list]] = {}
     one_by_one = []
     for f in files:
-        layout = f.layout or detect_layout(con, settings.landing_dir / f.path, settings)
+        layout = f.layout or detect_layout(con, paths[f.path], settings)
         if f.read_by_line or layout.needs_lenient:
             one_by_one.append(f)
         else:
@@ -130,7 +135,7 @@ def _read_files(con, settings: Settings, files: list[registry.RegisteredFile], s
     tables, parts = [], []
     for n, (layout, group) in enumerate(groups.values()):
         table = f"src_{n}"
-        scan = scan_sql([settings.landing_dir / f.path for f in group], layout.format, layout.delimiter)
+        scan = scan_sql([paths[f.path] for f in group], layout.format, layout.delimiter)
         try:
             con.execute(f"create temp table {table} as select *, file_index from {scan}")
             counts = dict(con.execute(f"select file_index, count(*) from {table} group by 1").fetchall())
@@ -149,14 +154,14 @@ def _read_files(con, settings: Settings, files: list[registry.RegisteredFile], s
     tables.append("src_lines")
     parts.append("select * from src_lines")
     for f in sorted(one_by_one, key=lambda f: f.file_id):
-        path = settings.landing_dir / f.path
         try:
-            layout, _ = with_file_rows(con, path, f.file_id, settings,
+            layout, _ = with_file_rows(con, paths[f.path], f.file_id, settings,
                                        lambda sql: con.execute(f"insert into src_lines by name {sql}"),
                                        lenient=f.read_by_line)
         except UnreadableFile as exc:
             raise SentinelError(
-                f"{path}: registered file can no longer be read ({exc.reason}); fix it and drop it again, "
+                f"{settings.landing.url(f.path)}: registered file can no longer be read ({exc.reason}); fix it "
+                f"and drop it again, "
                 f"or run `sentinel files forget {f.path}`"
             ) from None
         if layout.table:
@@ -167,16 +172,30 @@ def _read_files(con, settings: Settings, files: list[registry.RegisteredFile], s
     return tables
 
 
+def _local_copies(settings: Settings, files: list[registry.RegisteredFile], stack: contextlib.ExitStack) -> dict[str, Path]:
+    """Each file's local path for the rest of the run's read (``landing.local_files``); a registered file
+    that is gone is an error saying how to go on."""
+    try:
+        return stack.enter_context(landing.local_files(settings, [f.path for f in files]))
+    except storage.NotFound as exc:
+        key = next((f.path for f in files if settings.landing.url(f.path) == exc.url), exc.url)
+        raise SentinelError(
+            f"{exc.url}: registered file is no longer in the landing zone; restore it, or run "
+            f"`sentinel files forget {key}` to drop its records"
+        ) from None
+
+
 def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[datetime]) -> IngestSummary:
     started = time.perf_counter()
     summary = IngestSummary(hours=len(hours))
     files = registry.files_for_hours(conn, hours)
     fingerprints = {h: raw_fingerprint(settings, [f.file_id for f in files if h in f.hours]) for h in hours}
     previous = registry.raw_fingerprints(conn, hours)
+    written = set(lake.existing_keys(settings.lake, ASSET, hours))
     todo = [
         h
         for h in hours
-        if previous.get(h) != fingerprints[h] or not lake.hour_path(settings.lake_dir, ASSET, h).exists()
+        if previous.get(h) != fingerprints[h] or lake.hour_key(ASSET, h) not in written
     ]
     if not todo:
         summary.seconds = time.perf_counter() - started
@@ -184,17 +203,11 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
     todo_set = set(todo)
     files = [f for f in files if todo_set.intersection(f.hours)]
     summary.files = len(files)
-    for f in files:
-        path = settings.landing_dir / f.path
-        if not path.exists():
-            raise SentinelError(
-                f"{path}: registered file is no longer in the landing directory; restore it, or run "
-                f"`sentinel files forget {f.path}` to drop its records"
-            )
-
-    with duck.connect(settings) as con:
+    with contextlib.ExitStack() as stack:
         with summary.stage("read"):
-            tables = _read_files(con, settings, files, summary)
+            paths = _local_copies(settings, files, stack)
+            con = stack.enter_context(duck.connect(settings))
+            tables = _read_files(con, settings, files, paths, summary)
         with summary.stage("numbers"):
             numbers = normalise_numbers(con, "(select a_number from src union select b_number from src)",
                                         settings, output="numbers", assume_distinct=True)
@@ -252,7 +265,7 @@ def build_raw_hours(settings: Settings, conn: psycopg.Connection, hours: list[da
             rejects += con.sql("select * exclude (rebuilt) from duplicates").fetchall()
 
         with summary.stage("write"):
-            lake.write_hours(con, accepted, LAKE_COLUMNS, settings.lake_dir, ASSET, todo)
+            lake.write_hours(con, accepted, LAKE_COLUMNS, settings.lake, ASSET, todo)
         summary.hours_written = len(todo)
 
         facts = [

@@ -1,45 +1,49 @@
-"""The Parquet lake: one file per asset and hourly partition, replaced atomically.
+"""The Parquet lake: one object per asset and hourly partition, replaced atomically, in a local directory
+or a bucket (``SENTINEL_LAKE_URL``, through ``sentinel_pipeline.storage``).
 
-Layout: ``<SENTINEL_LAKE_DIR>/<asset>/<YYYY-MM-DD>/<HHMM>.parquet``, named by the partition's start as a
-UTC instant, so a reader can find an hour without knowing the partition time zone.
+Layout: ``<lake>/<asset>/<YYYY-MM-DD>/<HHMM>.parquet``, named by the partition's start as a UTC instant, so
+a reader can find an hour without knowing the partition time zone.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import duckdb
 
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.errors import SentinelError
+from sentinel_pipeline.storage import Location
 
 
-def hour_path(lake_dir: Path, asset: str, hour: datetime) -> Path:
+def hour_key(asset: str, hour: datetime) -> str:
     utc = hour.astimezone(timezone.utc)
-    return lake_dir / asset / utc.strftime("%Y-%m-%d") / f"{utc.strftime('%H%M')}.parquet"
+    return f"{asset}/{utc.strftime('%Y-%m-%d')}/{utc.strftime('%H%M')}.parquet"
 
 
-def existing_paths(lake_dir: Path, asset: str, hours: list[datetime], lookback_hours: int = 0) -> list[str]:
-    """The files of ``asset`` that exist for every hour from ``lookback_hours`` before the first of
-    ``hours`` to the last of them."""
-    hour, last = min(hours) - timedelta(hours=lookback_hours), max(hours)
-    paths = []
+def existing_keys(lake: Location, asset: str, hours: list[datetime], lookback_hours: int = 0) -> list[str]:
+    """The keys of ``asset`` that exist for every hour from ``lookback_hours`` before the first of ``hours``
+    to the last of them, in hour order: one listing per day (a HEAD per hour cost more on a bucket)."""
+    first, last = min(hours) - timedelta(hours=lookback_hours), max(hours)
+    wanted = set()
+    hour = first
     while hour <= last:
-        path = hour_path(lake_dir, asset, hour)
-        if path.exists():
-            paths.append(str(path))
+        wanted.add(hour_key(asset, hour))
         hour += timedelta(hours=1)
-    return paths
+    days = sorted({key.rsplit("/", 1)[0] for key in wanted})
+    return sorted(e.key for day in days for e in lake.list(f"{day}/") if e.key in wanted)
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
+def existing_urls(lake: Location, asset: str, hours: list[datetime], lookback_hours: int = 0) -> list[str]:
+    """``existing_keys`` as the URLs DuckDB reads (``storage.prepare_duckdb`` for a bucket)."""
+    return [lake.url(key) for key in existing_keys(lake, asset, hours, lookback_hours)]
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: str) -> None:
     """Run a COPY into ``target``; a full disk is named as such, with the file that could not be written:
-    the lake's, or one of DuckDB's spill files (SENTINEL_HOME/duckdb_tmp) when the work outgrew memory."""
+    the lake's (or the local staging of a bucket's), or one of DuckDB's spill files (SENTINEL_HOME/duckdb_tmp)
+    when the work outgrew memory."""
     try:
         con.execute(sql)
     except (duckdb.IOException, OSError) as exc:
@@ -53,40 +57,25 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
         ) from exc
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
-    """Write the query's rows to ``path``: readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        _copy(con, f"copy ({select_sql}) to {literal(tmp)} (format parquet, compression zstd)", path)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_hours(con: duckdb.DuckDBPyConnection, table: str, columns: str, lake_dir: Path, asset: str,
+def write_hours(con: duckdb.DuckDBPyConnection, table: str, columns: str, lake: Location, asset: str,
                 hours: list[datetime]) -> None:
     """Write each of ``hours`` of ``asset`` from ``table`` (which has an ``hour`` column): the ``columns``
-    (a select list) of its rows of that hour. One partitioned COPY writes every hour (a COPY per hour read
-    the table once per hour); each file is then moved into place, as ``write_parquet`` does. An hour with
-    no rows gets an empty file."""
-    base = lake_dir / asset
-    scratch = base / f".write-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    (a select list) of its rows of that hour. One partitioned COPY writes every hour into a local staging
+    directory (a COPY per hour read the table once per hour); each file is then moved into place on its
+    own, atomically (``Location.move_in``: a rename on disk, one upload to the final key in a bucket). An
+    hour with no rows gets an empty file."""
     utc = "timezone('UTC', hour)"
-    try:
-        scratch.mkdir(parents=True)
+    with lake.staging(asset) as scratch:
         _copy(con, f"""
             copy (select {columns}, strftime({utc}, '%Y-%m-%d') as day, strftime({utc}, '%H%M') as hhmm
                   from {table})
             to {literal(str(scratch))} (format parquet, compression zstd, partition_by (day, hhmm))
-            """, base)
+            """, lake.url(asset))
         for h in hours:
-            target = hour_path(lake_dir, asset, h)
-            written = sorted((scratch / f"day={target.parent.name}" / f"hhmm={target.stem}").glob("*.parquet"))
+            key = hour_key(asset, h)
+            day, name = key.split("/")[-2:]
+            written = sorted((scratch / f"day={day}" / f"hhmm={name.removesuffix('.parquet')}").glob("*.parquet"))
             if len(written) == 1:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(written[0], target)
+                lake.move_in(written[0], key)
             else:  # no rows (or, never seen, several files): written on its own
-                write_parquet(con, f"select {columns} from {table} where hour = {literal(h)}", target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+                lake.write_parquet(con, f"select {columns} from {table} where hour = {literal(h)}", key)

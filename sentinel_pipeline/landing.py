@@ -1,79 +1,90 @@
-"""The landing directory: which files are ready, registering them once, and the hours to (re)build.
+"""The landing zone: which files are ready, registering them once, and the hours to (re)build.
 
-Writers should deliver a file under a temporary name (a leading ``.`` or ``_``, or a ``.tmp``/``.part``
-suffix) and rename it when complete. A file with an ordinary name is still only taken once it is
-stable: its size and mtime unchanged since the previous look, or its mtime older than
-``SENTINEL_LANDING_SETTLE_SECONDS``.
+The landing zone is a local directory or a bucket (``SENTINEL_LANDING_URL``, read through
+``sentinel_pipeline.storage``). Writers should deliver a file under a temporary name (a leading ``.`` or
+``_`` in any segment of its path, or a ``.tmp``/``.part`` suffix: ``storage.is_temporary``) and rename it
+when complete. In a directory, a file with an ordinary name is still only taken once it is stable: its size
+and mtime unchanged since the previous look, or its mtime older than ``SENTINEL_LANDING_SETTLE_SECONDS``.
+In a bucket an object is complete as soon as it is listed (an upload is published only when it completes),
+so no settle time applies.
 
-A file is known by its identity (path relative to the landing directory, size, mtime): the same identity
-is registered once, ever; a changed file is a new identity and supersedes the old one.
+A file is known by its identity (key relative to the landing zone, size, version: ``storage.Entry``; the
+version is a local file's mtime in ns, an object's ETag): the same identity is registered once, ever; a
+changed file is a new identity and supersedes the old one.
+
+DuckDB and the line-by-line reader read local files: a bucket's files are downloaded for the time they
+are read (``local_files``).
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import duckdb
 import psycopg
 
-from sentinel_pipeline import duck, registry
+from sentinel_pipeline import duck, registry, storage
 from sentinel_pipeline.cdr.layouts import CDR_SUFFIXES, FileLayout, detect_layout, file_format, first_line, layout_key
 from sentinel_pipeline.cdr.lines import count_lines
 from sentinel_pipeline.cdr.normalise import canonical_scan_sql, hour_of_rows_sql
 from sentinel_pipeline.cdr.read import with_file_rows
 from sentinel_pipeline.errors import UnreadableFile
 from sentinel_pipeline.settings import Settings
-
-TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".crdownload")
-
-
-@dataclass(frozen=True)
-class LandedFile:
-    path: str  # relative to the landing directory
-    size: int
-    mtime_ns: int
-
-    @property
-    def identity(self) -> tuple[str, int, int]:
-        return (self.path, self.size, self.mtime_ns)
+from sentinel_pipeline.storage import Entry
 
 
 @dataclass
 class TickOutcome:
-    registered: list[tuple[LandedFile, int, list[datetime]]] = field(default_factory=list)
-    quarantined: list[tuple[LandedFile, str]] = field(default_factory=list)
+    registered: list[tuple[Entry, int, list[datetime]]] = field(default_factory=list)
+    quarantined: list[tuple[Entry, str]] = field(default_factory=list)
     hours: set[datetime] = field(default_factory=set)
-    waiting: dict[str, list[int]] = field(default_factory=dict)
+    waiting: dict[str, list] = field(default_factory=dict)  # key -> [size, version] of files still being written
     extra_columns: dict[str, list[str]] = field(default_factory=dict)  # path -> ignored columns
     deferred: int = 0  # ready files left for the next tick (the tick's file, byte or time budget ran out)
 
 
-def is_candidate(name: str) -> bool:
-    lower = name.lower()
-    if lower.startswith((".", "_")) or lower.endswith(TEMPORARY_SUFFIXES):
-        return False
-    return lower.endswith(CDR_SUFFIXES)
+def is_candidate(key: str) -> bool:
+    return not storage.is_temporary(key) and key.lower().endswith(CDR_SUFFIXES)
 
 
-def list_landing(landing_dir: Path) -> list[LandedFile]:
-    """Candidate files under the landing directory, oldest first."""
-    found = []
-    for root, dirs, names in os.walk(landing_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        for name in names:
-            if not is_candidate(name):
-                continue
-            full = Path(root) / name
-            try:
-                st = full.stat()
-            except FileNotFoundError:  # renamed or removed while we looked
-                continue
-            found.append(LandedFile(str(full.relative_to(landing_dir)), st.st_size, st.st_mtime_ns))
-    return sorted(found, key=lambda f: (f.mtime_ns, f.path))
+def list_landing(landing: storage.Location) -> list[Entry]:
+    """Candidate files of the landing zone, oldest first."""
+    found = [e for e in landing.list() if is_candidate(e.key)]
+    return sorted(found, key=lambda e: (e.modified, e.key))
+
+
+@contextlib.contextmanager
+def local_files(settings: Settings, keys: Iterable[str]) -> Iterator[dict[str, Path]]:
+    """A local path for each landing key, for DuckDB and the line-by-line reader: a local landing
+    directory's own files; for a bucket, copies downloaded into a scratch directory under
+    ``SENTINEL_HOME/landing_copies``, removed on exit (DuckDB reads local CSV several times faster than
+    through s3fs, and a file may be read more than once). A missing file raises ``storage.NotFound``."""
+    landing = settings.landing
+    scratch: Path | None = None
+    paths = {}
+    try:
+        for key in keys:
+            path = landing.local_path(key)
+            if path is None:
+                if scratch is None:
+                    (settings.home / "landing_copies").mkdir(parents=True, exist_ok=True)
+                    scratch = Path(tempfile.mkdtemp(dir=settings.home / "landing_copies"))
+                path = scratch / key
+                landing.download(key, path)
+            elif not path.is_file():
+                raise storage.NotFound(landing.url(key), "no such file")
+            paths[key] = path
+        yield paths
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @dataclass
@@ -158,7 +169,7 @@ def scan_files(con, paths: list[Path], settings: Settings) -> dict[Path, Scan | 
 def register_landed_files(
     settings: Settings,
     conn: psycopg.Connection,
-    seen_before: dict[str, list[int]],
+    seen_before: dict[str, list],
     now: float | None = None,
 ) -> TickOutcome:
     """Register new, stable files and collect their hours, within the tick's budget: at most
@@ -166,18 +177,19 @@ def register_landed_files(
     however large), and no new batch once ``sensor_tick_seconds`` have passed. The files left over are
     counted in ``deferred`` and taken by the next tick; each batch is registered before the next is read.
 
-    ``seen_before`` maps a path to the [size, mtime_ns] seen on the previous look (the sensor cursor).
+    ``seen_before`` maps a key to the [size, version] seen on the previous look (the sensor cursor).
     """
     started = time.monotonic()
     now = time.time() if now is None else now
     outcome = TickOutcome()
-    listing = list_landing(settings.landing_dir)
-    known = registry.known_identities(conn, [f.path for f in listing])
+    landing = settings.landing
+    listing = list_landing(landing)
+    known = registry.known_identities(conn, [f.key for f in listing])
     ready, ready_bytes = [], 0
     for f in (f for f in listing if f.identity not in known):
-        settled = now - f.mtime_ns / 1e9 >= settings.landing_settle_seconds
-        if not settled and seen_before.get(f.path) != [f.size, f.mtime_ns]:
-            outcome.waiting[f.path] = [f.size, f.mtime_ns]
+        settled = landing.complete_when_listed or now - f.modified >= settings.landing_settle_seconds
+        if not settled and seen_before.get(f.key) != [f.size, f.version]:
+            outcome.waiting[f.key] = [f.size, f.version]
         elif ready and (len(ready) >= settings.sensor_max_files_per_tick
                         or ready_bytes + f.size > settings.sensor_max_bytes_per_tick):
             outcome.deferred += 1
@@ -192,9 +204,14 @@ def register_landed_files(
             if n and time.monotonic() - started > settings.sensor_tick_seconds:
                 outcome.deferred += sum(len(b) for b in batches[n:])
                 break
-            scans = scan_files(con, [settings.landing_dir / f.path for f in batch], settings)
+            try:
+                with local_files(settings, [f.key for f in batch]) as paths:
+                    scans = scan_files(con, list(paths.values()), settings)
+            except storage.NotFound:  # removed while this tick read it: looked at again next tick
+                outcome.deferred += len(batch)
+                continue
             for f in batch:
-                _register(conn, f, scans[settings.landing_dir / f.path], outcome)
+                _register(conn, f, scans[paths[f.key]], outcome)
     return outcome
 
 
@@ -202,8 +219,8 @@ def register_landed_files(
 BATCH_BYTES = 256_000_000
 
 
-def _batches(files: list[LandedFile], size: int) -> list[list[LandedFile]]:
-    batches: list[list[LandedFile]] = []
+def _batches(files: list[Entry], size: int) -> list[list[Entry]]:
+    batches: list[list[Entry]] = []
     total = size
     for f in files:
         if total >= size:
@@ -214,17 +231,17 @@ def _batches(files: list[LandedFile], size: int) -> list[list[LandedFile]]:
     return batches
 
 
-def _register(conn: psycopg.Connection, f: LandedFile, scan: Scan | UnreadableFile, outcome: TickOutcome) -> None:
-    fmt = file_format(Path(f.path)) or "csv"
+def _register(conn: psycopg.Connection, f: Entry, scan: Scan | UnreadableFile, outcome: TickOutcome) -> None:
+    fmt = file_format(Path(f.key)) or "csv"
     if isinstance(scan, UnreadableFile):
         # One bad file never holds up the others: it is set aside with its reason.
-        if registry.register_file(conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=None,
+        if registry.register_file(conn, path=f.key, size=f.size, version=f.version, format=fmt, layout=None,
                                   hours=[], rows_read=None, quarantine_reason=scan.reason) is not None:
             outcome.quarantined.append((f, scan.reason))
         return
     layout = scan.layout
     registered = registry.register_file(
-        conn, path=f.path, size=f.size, mtime_ns=f.mtime_ns, format=fmt, layout=layout,
+        conn, path=f.key, size=f.size, version=f.version, format=fmt, layout=layout,
         hours=scan.hours, rows_read=scan.rows, read_by_line=layout.table is not None,
     )
     if registered is None:  # another process registered it while this one was reading it
@@ -232,6 +249,6 @@ def _register(conn: psycopg.Connection, f: LandedFile, scan: Scan | UnreadableFi
     file_id, old_hours = registered
     outcome.registered.append((f, file_id, scan.hours))
     if layout.extra_columns:
-        outcome.extra_columns[f.path] = list(layout.extra_columns)
+        outcome.extra_columns[f.key] = list(layout.extra_columns)
     outcome.hours.update(scan.hours)
     outcome.hours.update(old_hours)

@@ -35,8 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from sentinel_pipeline import health
-from sentinel_pipeline.lake import hour_path
+from sentinel_pipeline import health, storage
+from sentinel_pipeline.lake import hour_key
 from sentinel_pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,11 +89,12 @@ def newest_cdr_time(settings: Settings, newest_hour: datetime | None) -> datetim
     so it reads a few kB); the end of that hour if the file cannot be read."""
     if newest_hour is None:
         return None
-    path = hour_path(settings.lake_dir, "raw_cdrs", newest_hour)
+    path = settings.lake.url(hour_key("raw_cdrs", newest_hour))
     try:
         import duckdb
 
         with duckdb.connect() as con:
+            storage.prepare_duckdb(con, settings.lake)
             con.execute("set time zone 'UTC'")
             (value,) = con.execute("select max(seizure_time) from read_parquet(?)", [str(path)]).fetchone()
         if value is not None:

@@ -22,10 +22,11 @@ class RegisteredFile:
     layout: FileLayout | None = None  # as registration found it (None for files registered before it was kept)
 
 
-def known_identities(conn: psycopg.Connection, paths: Iterable[str]) -> set[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of every registration of these paths, current or not."""
+def known_identities(conn: psycopg.Connection, paths: Iterable[str]) -> set[tuple[str, int, str]]:
+    """(path, size, version) of every registration of these paths, current or not (``storage.Entry.identity``:
+    the version is a local file's mtime in ns, an object's ETag)."""
     rows = conn.execute(
-        "select path, size_bytes, mtime_ns from sentinel.landed_files where path = any(%s)", [list(paths)]
+        "select path, size_bytes, version from sentinel.landed_files where path = any(%s)", [list(paths)]
     ).fetchall()
     return {(p, s, m) for p, s, m in rows}
 
@@ -35,7 +36,7 @@ def register_file(
     *,
     path: str,
     size: int,
-    mtime_ns: int,
+    version: str,
     format: str,
     layout: FileLayout | None,
     hours: list[datetime],
@@ -53,8 +54,8 @@ def register_file(
         # One registration of a path at a time; the loser of a race sees the winner's row and stops.
         conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 7))", [path])
         if conn.execute(
-            "select 1 from sentinel.landed_files where path = %s and size_bytes = %s and mtime_ns = %s",
-            [path, size, mtime_ns],
+            "select 1 from sentinel.landed_files where path = %s and size_bytes = %s and version = %s",
+            [path, size, version],
         ).fetchone():
             return None
         previous = conn.execute(
@@ -69,12 +70,12 @@ def register_file(
         (file_id,) = conn.execute(
             """
             insert into sentinel.landed_files
-                (path, size_bytes, mtime_ns, format, layout, status, reason, hours, rows_read, extra_columns,
+                (path, size_bytes, version, format, layout, status, reason, hours, rows_read, extra_columns,
                  read_by_line, delimiter, file_columns)
             values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             returning file_id
             """,
-            [path, size, mtime_ns, format, layout.layout if layout else None, status, quarantine_reason, hours,
+            [path, size, version, format, layout.layout if layout else None, status, quarantine_reason, hours,
              rows_read, list(layout.extra_columns) if layout else [], read_by_line,
              layout.delimiter if layout else None, Jsonb(layout.columns) if layout else None],
         ).fetchone()

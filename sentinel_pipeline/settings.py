@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
+from sentinel_pipeline import storage
+
 
 def _project_root() -> Path:
     """The checkout holding dagster.yaml, migrations/ and reference/ (an editable install, the image), or
@@ -44,6 +46,26 @@ def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+# How a run executes its steps (SENTINEL_EXECUTOR): in its own process one after the other, in a
+# subprocess per step (independent steps side by side), or in a Kubernetes Job per step.
+EXECUTORS = ("in_process", "multiprocess", "k8s")
+
+
+def storage_url(env: Mapping[str, str], name: str, local_name: str, default: Path) -> str:
+    """Where the lake or the landing zone lives: ``name`` (``SENTINEL_LAKE_URL``: a local path or
+    ``s3://bucket/prefix``), or ``local_name`` (``SENTINEL_LAKE_DIR``, the local-only spelling kept from
+    before buckets), or ``default``. A local path comes back absolute; a URL is checked by
+    ``storage.location``."""
+    url, local = env.get(name, "").strip(), env.get(local_name, "").strip()
+    if url and local and storage.location(url).url() != storage.location(local).url():
+        raise ValueError(f"{name}={url!r} and {local_name}={local!r} disagree: set only {name}")
+    raw = url or local or str(default)
+    try:
+        return storage.location(raw).url()
+    except storage.StorageError as exc:
+        raise ValueError(f"{name if url else local_name}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     # Storage and services
@@ -51,8 +73,9 @@ class Settings:
     database_pool_min_size: int = 1
     database_pool_max_size: int = 5
     home: Path = Path(".sentinel")
-    landing_dir: Path = Path(".sentinel/landing")
-    lake_dir: Path = Path(".sentinel/lake")
+    # A local directory (absolute path) or s3://bucket/prefix: see ``storage_url`` and ``lake``/``landing``.
+    landing_url: str = ".sentinel/landing"
+    lake_url: str = ".sentinel/lake"
     reference_dir: Path = PROJECT_ROOT / "reference"
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     # Logging
@@ -82,6 +105,11 @@ class Settings:
     work_max_attempts: int = 5
     step_retries: int = 3  # a step that lost its database connection runs again this many times
     automation_lookback_hours: int = 48
+    # Scaling out: back-fills split into runs of at most this many hours, this many runs at once (the
+    # daemon's run queue, and `sentinel process`), each run's steps executed by this executor.
+    run_max_hours: int = 48
+    max_concurrent_runs: int = 2
+    executor: str = "in_process"
     # Data quality: extra CSV/Parquet layouts (docs/data-quality.md)
     column_map: Path | None = None
 
@@ -97,8 +125,8 @@ class Settings:
             database_pool_min_size=_int(env, "DATABASE_POOL_MIN_SIZE", 1),
             database_pool_max_size=_int(env, "DATABASE_POOL_MAX_SIZE", 5),
             home=home,
-            landing_dir=Path(env.get("SENTINEL_LANDING_DIR") or home / "landing").expanduser().resolve(),
-            lake_dir=Path(env.get("SENTINEL_LAKE_DIR") or home / "lake").expanduser().resolve(),
+            landing_url=storage_url(env, "SENTINEL_LANDING_URL", "SENTINEL_LANDING_DIR", home / "landing"),
+            lake_url=storage_url(env, "SENTINEL_LAKE_URL", "SENTINEL_LAKE_DIR", home / "lake"),
             reference_dir=Path(env.get("SENTINEL_REFERENCE_DIR") or PROJECT_ROOT / "reference").expanduser().resolve(),
             migrations_dir=PROJECT_ROOT / "migrations",
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
@@ -124,6 +152,9 @@ class Settings:
             work_max_attempts=_int(env, "SENTINEL_WORK_MAX_ATTEMPTS", 5),
             step_retries=_int(env, "SENTINEL_STEP_RETRIES", 3),
             automation_lookback_hours=_int(env, "SENTINEL_AUTOMATION_LOOKBACK_HOURS", 48),
+            run_max_hours=_int(env, "SENTINEL_RUN_MAX_HOURS", 48),
+            max_concurrent_runs=_int(env, "SENTINEL_MAX_CONCURRENT_RUNS", 2),
+            executor=(env.get("SENTINEL_EXECUTOR") or "in_process").strip().lower(),
             column_map=Path(env["SENTINEL_COLUMN_MAP"]).expanduser().resolve() if env.get("SENTINEL_COLUMN_MAP") else None,
         )
         if not settings.country_code.isdigit():
@@ -131,9 +162,23 @@ class Settings:
         for prefix in settings.international_prefixes:
             if not prefix.isdigit():
                 raise ValueError(f"SENTINEL_INTERNATIONAL_PREFIXES must list digit prefixes, got {prefix!r}")
+        if settings.executor not in EXECUTORS:
+            raise ValueError(f"SENTINEL_EXECUTOR must be one of {', '.join(EXECUTORS)}, got {settings.executor!r}")
+        if settings.run_max_hours < 0 or settings.max_concurrent_runs < 1:
+            raise ValueError("SENTINEL_RUN_MAX_HOURS must be >= 0 (0: no limit) and SENTINEL_MAX_CONCURRENT_RUNS >= 1")
         if settings.national_prefix and not settings.national_prefix.isdigit():
             raise ValueError(f"SENTINEL_NATIONAL_PREFIX must be digits (or empty), got {settings.national_prefix!r}")
         return settings
+
+    @property
+    def lake(self) -> storage.Location:
+        """The Parquet lake (``SENTINEL_LAKE_URL``)."""
+        return storage.location(self.lake_url)
+
+    @property
+    def landing(self) -> storage.Location:
+        """Where CDR files are delivered (``SENTINEL_LANDING_URL``)."""
+        return storage.location(self.landing_url)
 
     @property
     def embedded_database_dir(self) -> Path:

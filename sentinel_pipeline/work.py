@@ -23,7 +23,9 @@ anyone it failed: a crash at any moment leaves the hours pending, and the next t
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 import psycopg
 
@@ -103,6 +105,41 @@ def pending_hours(conn: psycopg.Connection, settings: Settings, newest_hour: dat
     return pending
 
 
+# Raw hours of a run's look-back (before its first hour) that another run in progress is still to rebuild:
+# their expected fingerprint is not the one written, and that run holds their lease.
+LOOKBACK_IN_PROGRESS = """
+select distinct l.run_id
+from (""" + EXPECTED_RAW + """) as e
+join sentinel.hour_leases as l using (hour)
+left join sentinel.raw_partitions as r using (hour)
+where e.hour >= %(first)s::timestamptz - interval '23 hours' and e.hour < %(first)s::timestamptz
+  and r.input_fingerprint is distinct from e.fingerprint
+  and l.run_id <> %(run_id)s
+"""
+
+
+def wait_for_lookback(conn: psycopg.Connection, settings: Settings, run_id: str, hours: list[datetime],
+                      is_in_progress: Callable[[str], bool], *, timeout_seconds: float = 3600,
+                      poll_seconds: float = 2, log=None) -> None:
+    """Wait while a run in progress still has to rebuild a raw hour of this run's look-back (the 23 hours
+    before its first): a back-fill split into runs of ``SENTINEL_RUN_MAX_HOURS`` runs them side by side,
+    and each run's windows read the raw hours of the run before it. Called by the raw_cdrs step once its
+    own hours are written, before ``record_inputs``; the derived steps then read raw inputs that are
+    current. If the other run dies, or the wait times out, this run goes on: what it recorded no longer
+    matches, so its hours stay pending and are run again (module docstring)."""
+    deadline = time.monotonic() + timeout_seconds
+    params = {"signature": raw_signature(settings), "first": min(hours), "run_id": run_id}
+    told = False
+    while time.monotonic() < deadline:
+        holders = [r for (r,) in conn.execute(LOOKBACK_IN_PROGRESS, params).fetchall() if is_in_progress(r)]
+        if not holders:
+            return
+        if log and not told:
+            log.info(f"waiting for run(s) {', '.join(holders)} to write the raw hours this run's windows read")
+            told = True
+        time.sleep(poll_seconds)
+
+
 def record_inputs(conn: psycopg.Connection, run_id: str, hours: list[datetime]) -> None:
     """Keep the raw fingerprints of every hour of ``hours``' windows as the run's raw_cdrs step leaves them
     (and forget those of runs that never finished, after a week)."""
@@ -118,11 +155,13 @@ def record_done(conn: psycopg.Connection, hours: list[datetime], run_id: str) ->
         conn.execute("delete from sentinel.run_inputs where run_id = %s", [run_id])
 
 
-def contiguous_ranges(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
-    """(first, last) of each run of consecutive hours."""
+def contiguous_ranges(hours: list[datetime], max_hours: int = 0) -> list[tuple[datetime, datetime]]:
+    """(first, last) of each run of consecutive hours, at most ``max_hours`` long (0: no limit)."""
+    step = timedelta(hours=1)
     ranges: list[list[datetime]] = []
     for hour in sorted(hours):
-        if ranges and hour - ranges[-1][1] == timedelta(hours=1):
+        if ranges and hour - ranges[-1][1] == step and not (
+                max_hours and ranges[-1][1] - ranges[-1][0] >= (max_hours - 1) * step):
             ranges[-1][1] = hour
         else:
             ranges.append([hour, hour])

@@ -160,8 +160,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("SENTINEL_HOME", str(home))
-    monkeypatch.setenv("SENTINEL_LANDING_DIR", str(home / "landing"))
-    monkeypatch.setenv("SENTINEL_LAKE_DIR", str(home / "lake"))
+    monkeypatch.setenv("SENTINEL_LANDING_URL", str(home / "landing"))
+    monkeypatch.setenv("SENTINEL_LAKE_URL", str(home / "lake"))
     monkeypatch.setenv("DATABASE_URL", database_url)
     return Settings.from_env()
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from sentinel_pipeline import cli
-from sentinel_pipeline.lake import hour_path
+from sentinel_pipeline.lake import hour_key
 from sentinel_pipeline.settings import PROJECT_ROOT
 from sentinel_pipeline.store import NOTIFY_CHANNEL, refresh_alerts, replace_detections
 
@@ -43,7 +43,7 @@ def seed(conn) -> dict[str, int]:
 
 def write_lake_hour(settings, hour: datetime, rows: list[tuple]) -> None:
     """A raw_cdrs lake file with the columns `alerts show` reads: (minute, a_number, b_number, trunk_in)."""
-    path = hour_path(settings.lake_dir, "raw_cdrs", hour)
+    path = settings.lake.root / hour_key("raw_cdrs", hour)
     path.parent.mkdir(parents=True, exist_ok=True)
     values = ", ".join(
         f"(timestamptz '{(hour + timedelta(minutes=m)).isoformat()}', 1, '{a}', '{b}', 'MOC', '{t}', 'c1', 16, 1, {i})"
@@ -194,7 +194,7 @@ def test_an_analyst_works_a_case_and_the_review_survives_a_backfill(settings, co
     for name in ("SENTINEL_DAGSTER_PG_URL", "SENTINEL_DAGSTER_ARTIFACTS"):
         monkeypatch.setenv(name, os.environ.get(name, ""))
     monkeypatch.setenv("DAGSTER_HOME", str(PROJECT_ROOT))
-    generate(settings.landing_dir, start=datetime(2026, 11, 20, 8, tzinfo=timezone.utc), hours=5, subscribers=500,
+    generate(settings.landing.root, start=datetime(2026, 11, 20, 8, tzinfo=timezone.utc), hours=5, subscribers=500,
              seed=7, scenario="simbox_sdhf=3", file_minutes=60, labels_path=settings.home / "labels.csv")
 
     psql = psql_listen(database_url) if shutil.which("psql") else None

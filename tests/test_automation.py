@@ -21,10 +21,10 @@ def test_upstream_changes_flow_downstream_without_duplicate_runs(settings, conn)
     defs = build_definitions(settings)
 
     hour = (datetime.now(timezone.utc) - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
-    settings.landing_dir.mkdir(parents=True)
+    settings.landing.root.mkdir(parents=True)
     rows = ["record_id,seizure_time,duration_s,a_number,b_number"]
     rows += [f"r{i},{(hour + timedelta(minutes=i % 60)).isoformat()},1,08031110000,0806{i:07d}" for i in range(60)]
-    path = settings.landing_dir / "now.csv"
+    path = settings.landing.root / "now.csv"
     path.write_text("\n".join(rows) + "\n")
     os.utime(path, (time.time() - 60, time.time() - 60))
 

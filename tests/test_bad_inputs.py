@@ -65,15 +65,15 @@ def corpus() -> dict[str, bytes]:
 
 
 def write_corpus(settings) -> None:
-    settings.landing_dir.mkdir(parents=True, exist_ok=True)
+    settings.landing.root.mkdir(parents=True, exist_ok=True)
     for name, content in corpus().items():
-        (settings.landing_dir / name).write_bytes(content)
-    pq.write_table(pa.table({"id": ["1"], "when": ["x"]}), settings.landing_dir / "q_wrong_schema.parquet")
+        (settings.landing.root / name).write_bytes(content)
+    pq.write_table(pa.table({"id": ["1"], "when": ["x"]}), settings.landing.root / "q_wrong_schema.parquet")
     pq.write_table(
         pa.table({"record_id": ["p1", "p2"], "seizure_time": ["2026-11-26T10:01:00Z", "2026-11-26T10:02:00Z"],
                   "duration_s": pa.array([3, -1], pa.int64()), "a_number": pa.array([8031234567, 8031234568]),
                   "b_number": ["0806", "0807"]}),
-        settings.landing_dir / "typed.parquet",
+        settings.landing.root / "typed.parquet",
     )
 
 
@@ -87,7 +87,7 @@ def per_file_accounting(settings, conn) -> dict[str, tuple[int, int, int]]:
         "select file_id, path, rows_read from sentinel.landed_files where status = 'registered'"
     ).fetchall()
     rejects = dict(conn.execute("select file_id, count(*) from sentinel.cdr_rejects group by file_id").fetchall())
-    paths = [str(p) for p in (settings.lake_dir / ingest.ASSET).rglob("*.parquet")]
+    paths = [str(p) for p in (settings.lake.root / ingest.ASSET).rglob("*.parquet")]
     in_lake = dict(duckdb.sql(f"select file_id, count(*) from read_parquet({literal(paths)}) group by 1").fetchall())
     return {path: (read, in_lake.get(fid, 0), rejects.get(fid, 0)) for fid, path, read in files}
 
@@ -106,7 +106,7 @@ def test_every_bad_input_is_accepted_rejected_or_quarantined(settings, conn):
     outcome = register(settings, conn)
 
     quarantined = dict(conn.execute("select path, reason from sentinel.landed_files where status = 'quarantined'").fetchall())
-    expected_q = {n for n in os.listdir(settings.landing_dir) if n.startswith("q_")}
+    expected_q = {n for n in os.listdir(settings.landing.root) if n.startswith("q_")}
     assert set(quarantined) == expected_q
     assert "truncated gzip" in quarantined["q_truncated.csv.gz"]
     assert "not a gzip file" in quarantined["q_not_gzip.csv.gz"]
@@ -123,7 +123,7 @@ def test_every_bad_input_is_accepted_rejected_or_quarantined(settings, conn):
     assert summary.duplicates == 1
 
     accounting = per_file_accounting(settings, conn)
-    assert len(accounting) == len(os.listdir(settings.landing_dir)) - len(expected_q)
+    assert len(accounting) == len(os.listdir(settings.landing.root)) - len(expected_q)
     for path, (read, accepted, rejected) in accounting.items():
         assert accepted + rejected == read, path
 
@@ -164,7 +164,7 @@ def test_every_bad_input_is_accepted_rejected_or_quarantined(settings, conn):
 
 
 def test_a_quarantined_file_fixed_and_dropped_again_is_processed(settings, conn):
-    path = settings.landing_dir / "feed.csv.gz"
+    path = settings.landing.root / "feed.csv.gz"
     path.parent.mkdir(parents=True)
     content = gzip.compress((HEADER + "".join(good(f"r{i}") for i in range(3000))).encode())
     path.write_bytes(content[:-40])
@@ -174,18 +174,18 @@ def test_a_quarantined_file_fixed_and_dropped_again_is_processed(settings, conn)
 
     path.write_bytes(content)  # the mediation node re-sends it whole: a new identity
     outcome = register(settings, conn)
-    assert [f.path for f, _, _ in outcome.registered] == ["feed.csv.gz"]
+    assert [f.key for f, _, _ in outcome.registered] == ["feed.csv.gz"]
     summary = ingest.build_raw_hours(settings, conn, sorted(outcome.hours))
     assert summary.accepted == 3000
 
 
 def test_a_bad_file_does_not_hold_up_the_others(settings, conn):
-    settings.landing_dir.mkdir(parents=True)
-    (settings.landing_dir / "a_bad.csv.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
-    (settings.landing_dir / "b_good.csv").write_text(HEADER + good("g1"))
+    settings.landing.root.mkdir(parents=True)
+    (settings.landing.root / "a_bad.csv.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (settings.landing.root / "b_good.csv").write_text(HEADER + good("g1"))
     outcome = register(settings, conn)
-    assert [f.path for f, _ in outcome.quarantined] == ["a_bad.csv.gz"]
-    assert [f.path for f, _, _ in outcome.registered] == ["b_good.csv"]
+    assert [f.key for f, _ in outcome.quarantined] == ["a_bad.csv.gz"]
+    assert [f.key for f, _, _ in outcome.registered] == ["b_good.csv"]
 
 
 def test_a_column_map_reads_another_mediation_layout(settings, conn, tmp_path, monkeypatch):
@@ -204,8 +204,8 @@ def test_a_column_map_reads_another_mediation_layout(settings, conn, tmp_path, m
     from sentinel_pipeline.settings import Settings
 
     settings = Settings.from_env()
-    settings.landing_dir.mkdir(parents=True)
-    (settings.landing_dir / "x.csv").write_text(
+    settings.landing.root.mkdir(parents=True)
+    (settings.landing.root / "x.csv").write_text(
         "cdr id;START_TIME;callduration;Calling;Called;Type;Switch\n"
         "x1;2026-11-26T10:01:00Z;7;08031234567;08061234567;MOC;sw1\n"
     )
@@ -215,7 +215,7 @@ def test_a_column_map_reads_another_mediation_layout(settings, conn, tmp_path, m
     assert (layout, extra) == ("vendor_x", ["Switch"])
     ingest.build_raw_hours(settings, conn, sorted(outcome.hours))
     (row,) = duckdb.sql(
-        f"select record_id, duration_s, a_number from read_parquet('{lake.hour_path(settings.lake_dir, ingest.ASSET, HOUR)}')"
+        f"select record_id, duration_s, a_number from read_parquet('{settings.lake.root / lake.hour_key(ingest.ASSET, HOUR)}')"
     ).fetchall()
     assert row == ("x1", 7, "+2348031234567")
 
@@ -239,15 +239,15 @@ def test_quarantined_files_show_in_the_raw_cdrs_metadata_until_fixed(settings, c
     from resources import SentinelResource
     from sentinel_pipeline import registry
 
-    settings.landing_dir.mkdir(parents=True)
-    (settings.landing_dir / "late.csv").write_text(HEADER)
-    (settings.landing_dir / "ok.csv").write_text(HEADER + good("k1"))
+    settings.landing.root.mkdir(parents=True)
+    (settings.landing.root / "late.csv").write_text(HEADER)
+    (settings.landing.root / "ok.csv").write_text(HEADER + good("k1"))
     register(settings, conn)
     result = dg.materialize([raw_cdrs], partition_key="2026-11-26-10:00", resources={"sentinel": SentinelResource.from_settings(settings)})
     (event,) = result.get_asset_materialization_events()
     table = event.materialization.metadata["quarantined_files"].value
     assert "late.csv" in table and "header but no rows" in table
 
-    (settings.landing_dir / "late.csv").write_text(HEADER + good("k2"))  # fixed and dropped again
+    (settings.landing.root / "late.csv").write_text(HEADER + good("k2"))  # fixed and dropped again
     register(settings, conn)
     assert registry.recent_quarantine(conn) == []

@@ -25,12 +25,12 @@ COLUMNS = ["detector", "partition_hour", "subject_type", "subject", "severity", 
 
 
 def detections(settings) -> list[list[str]]:
-    """Generate the scenario into ``settings.landing_dir``, process it, and return every detection."""
+    """Generate the scenario into ``settings.landing.root``, process it, and return every detection."""
     from sentinel_pipeline import database
     from sentinel_pipeline.cli.process import process_landing
     from sentinel_pipeline.generator import generate
 
-    generate(settings.landing_dir, labels_path=settings.home / "labels.csv", **SCENARIO)
+    generate(settings.landing.root, labels_path=settings.home / "labels.csv", **SCENARIO)
     process_landing(settings)
     with database.connect(settings) as conn:
         rows = conn.execute(

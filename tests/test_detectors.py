@@ -78,8 +78,8 @@ class Cdrs:
         from sentinel_pipeline import ingest, lake
 
         con = self.session()
-        lake.write_parquet(con, f"select {ingest.LAKE_COLUMNS} from cdrs",
-                           lake.hour_path(settings.lake_dir, ingest.ASSET, HOUR))
+        settings.lake.write_parquet(con, f"select {ingest.LAKE_COLUMNS} from cdrs",
+                           lake.hour_key(ingest.ASSET, HOUR))
 
     def detect(self, sql: str) -> dict[str, dict]:
         con = self.session()

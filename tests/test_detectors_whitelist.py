@@ -55,7 +55,7 @@ def test_whitelisted_number_is_not_detected_by_sdhf(settings, conn, tmp_path):
         """create table f as select * from (values
             ('+2348030000101', 300, 1.0), ('+2348061111111', 300, 1.0)) v(caller, d, a)"""
     )
-    lake.write_parquet(
+    settings.lake.write_parquet(
         con,
         f"""select caller, timestamptz '{HOUR.isoformat()}' as hour, d as distinct_callees_24h,
                    a as avg_duration_s_24h, d as calls_24h, 0 as answered_calls_24h,
@@ -63,7 +63,7 @@ def test_whitelisted_number_is_not_detected_by_sdhf(settings, conn, tmp_path):
                    timestamptz '{HOUR.isoformat()}' as first_call_24h,
                    timestamptz '{HOUR.isoformat()}' as last_call_24h
             from f""",
-        lake.hour_path(settings.lake_dir, features.ASSET, HOUR),
+        lake.hour_key(features.ASSET, HOUR),
     )
     # +2348030000101 is in the shipped whitelist (a call centre line)
     run_detector(settings, conn, sdhf.SPEC, sdhf.SdhfParams(), [HOUR], None)

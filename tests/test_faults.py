@@ -51,18 +51,18 @@ def outcome(url: str) -> dict:
 
 
 def scenario_settings(settings, url: str, home: Path):
-    return dataclasses.replace(settings, database_url=url, home=home, landing_dir=home / "landing",
-                               lake_dir=home / "lake")
+    return dataclasses.replace(settings, database_url=url, home=home, landing_url=str(home / "landing"),
+                               lake_url=str(home / "lake"))
 
 
 def land(settings) -> None:
-    generate(settings.landing_dir, start=START, hours=24, subscribers=1500, seed=5, labels_path=settings.home / "labels.csv")
+    generate(settings.landing.root, start=START, hours=24, subscribers=1500, seed=5, labels_path=settings.home / "labels.csv")
 
 
 def env_for(settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTINEL_", "DAGSTER_"))}
-    env.update(SENTINEL_HOME=str(settings.home), SENTINEL_LANDING_DIR=str(settings.landing_dir),
-               SENTINEL_LAKE_DIR=str(settings.lake_dir), DATABASE_URL=settings.database_url,
+    env.update(SENTINEL_HOME=str(settings.home), SENTINEL_LANDING_URL=settings.landing_url,
+               SENTINEL_LAKE_URL=settings.lake_url, DATABASE_URL=settings.database_url,
                SENTINEL_LANDING_SETTLE_SECONDS="0")
     return env
 
@@ -123,7 +123,7 @@ def test_sigkill_of_sentinel_process_then_the_next_one_finishes_the_work(setting
     assert summary.runs and not summary.failed
     assert outcome(faulty.database_url) == clean
     # No partial lake file is visible, and nothing is left to do.
-    assert not [p for p in faulty.lake_dir.rglob("*") if p.is_file() and not p.name.endswith(".parquet")
+    assert not [p for p in faulty.lake.root.rglob("*") if p.is_file() and not p.name.endswith(".parquet")
                 and not p.name.startswith(".")]
     assert process_landing(faulty).runs == []
 
@@ -184,12 +184,12 @@ def test_a_file_delivered_again_under_another_name_is_counted_once(settings, mak
     assert not process_landing(again).failed
     # Mediation re-sends a file under a new name, and sends it once more with its first record moved an
     # hour back (a corrected clock, so that record falls in another hour): every record was delivered before.
-    original = sorted(again.landing_dir.glob("*.csv"))[30]
-    shutil.copy(original, again.landing_dir / f"resent_{original.name}")
+    original = sorted(again.landing.root.glob("*.csv"))[30]
+    shutil.copy(original, again.landing.root / f"resent_{original.name}")
     lines = original.read_text().splitlines(keepends=True)
     record_id, seizure, rest = lines[1].split(",", 2)
     moved = (datetime.fromisoformat(seizure) - timedelta(hours=1)).isoformat()
-    (again.landing_dir / f"corrected_{original.name}").write_text(lines[0] + f"{record_id},{moved},{rest}" + "".join(lines[2:]))
+    (again.landing.root / f"corrected_{original.name}").write_text(lines[0] + f"{record_id},{moved},{rest}" + "".join(lines[2:]))
     summary = process_landing(again)
     assert summary.runs and not summary.failed
     result = outcome(again.database_url)
@@ -204,8 +204,8 @@ def test_a_file_delivered_again_under_another_name_is_counted_once(settings, mak
 def test_a_full_lake_disk_fails_clearly_marks_nothing_done_and_the_next_run_repairs(
         settings, make_database, tmp_path, clean, monkeypatch):
     full = scenario_settings(settings, make_database(), tmp_path / "full")
-    full.lake_dir.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full.lake_dir)],
+    full.lake.root.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full.lake.root)],
                              capture_output=True, text=True)
     if mounted.returncode:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
@@ -218,7 +218,7 @@ def test_a_full_lake_disk_fails_clearly_marks_nothing_done_and_the_next_run_repa
         with psycopg.connect(full.database_url) as conn:
             assert conn.execute("select count(*) from sentinel.pipeline_hours").fetchone() == (0,)
             assert conn.execute("select count(*) from sentinel.detections").fetchone() == (0,)
-        assert not [p for p in full.lake_dir.rglob("*") if p.is_file() and not p.name.endswith(".parquet")]
+        assert not [p for p in full.lake.root.rglob("*") if p.is_file() and not p.name.endswith(".parquet")]
         import dagster as dg
 
         with dg.DagsterInstance.get() as instance:
@@ -226,12 +226,12 @@ def test_a_full_lake_disk_fails_clearly_marks_nothing_done_and_the_next_run_repa
             failure = [e for e in instance.all_logs(run.run_id) if e.dagster_event and e.dagster_event.is_step_failure]
         assert "no space left on the lake's disk" in str(failure[0].dagster_event.step_failure_data.error)
         # The operator grows the volume; the next run writes everything.
-        subprocess.run(["mount", "-o", "remount,size=256m", str(full.lake_dir)], check=True)
+        subprocess.run(["mount", "-o", "remount,size=256m", str(full.lake.root)], check=True)
         summary = process_landing(full)
         assert summary.runs and not summary.failed
         assert outcome(full.database_url) == clean
     finally:
-        subprocess.run(["umount", "-l", str(full.lake_dir)], capture_output=True)
+        subprocess.run(["umount", "-l", str(full.lake.root)], capture_output=True)
 
 
 def test_a_step_that_loses_the_database_is_retried_with_back_off_then_fails(settings, monkeypatch):

@@ -24,14 +24,14 @@ def write_raw(settings: Settings, calls: list[tuple]) -> None:
              seizure.replace(minute=0)],
         )
     for (hour,) in con.execute("select distinct hour from raw").fetchall():
-        lake.write_parquet(
+        settings.lake.write_parquet(
             con, f"select {ingest.LAKE_COLUMNS} from raw where hour = timestamptz '{hour.isoformat()}'",
-            lake.hour_path(settings.lake_dir, ingest.ASSET, hour),
+            lake.hour_key(ingest.ASSET, hour),
         )
 
 
 def read_features(settings: Settings, hour: datetime) -> dict[str, dict]:
-    relation = duckdb.sql(f"select * from '{lake.hour_path(settings.lake_dir, features.ASSET, hour)}'")
+    relation = duckdb.sql(f"select * from '{settings.lake.url(lake.hour_key(features.ASSET, hour))}'")
     return {r[0]: dict(zip(relation.columns, r)) for r in relation.fetchall()}
 
 

@@ -30,7 +30,7 @@ def by_name(results) -> dict[str, health.Check]:
 
 
 def test_sentinel_health_passes_when_everything_is_there(settings, dagster_env, capsys):
-    settings.landing_dir.mkdir(parents=True)
+    settings.landing.root.mkdir(parents=True)
     assert cli.main(["health"]) == 0
     out = capsys.readouterr().out
     for name in ("database", "migrations", "lake", "landing", "dagster"):
@@ -48,7 +48,7 @@ def test_each_check_fails_for_its_own_reason(settings, tmp_path, capsys):
     migrations = tmp_path / "migrations"
     shutil.copytree(settings.migrations_dir, migrations)
     (migrations / "999_later.sql").write_text("select 1;\n")
-    broken = replace(settings, lake_dir=tmp_path / "lake-is-a-file", migrations_dir=migrations)
+    broken = replace(settings, lake_url=str(tmp_path / "lake-is-a-file"), migrations_dir=migrations)
 
     results = by_name(health.run_checks(broken, ["database", "migrations", "lake", "landing"]))
     assert results["database"].ok

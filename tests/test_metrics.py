@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from sentinel_pipeline.lake import hour_path
+from sentinel_pipeline.lake import hour_key
 from sentinel_pipeline.metrics import MetricsServer
 from sentinel_pipeline.settings import PROJECT_ROOT
 from sentinel_pipeline.store import refresh_alerts, replace_detections
@@ -93,7 +93,7 @@ def populate(conn, settings) -> datetime:
         [T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)],
     )
     newest = T0 + timedelta(hours=1, minutes=42, seconds=17)
-    path = hour_path(settings.lake_dir, "raw_cdrs", T0 + timedelta(hours=1))
+    path = settings.lake.root / hour_key("raw_cdrs", T0 + timedelta(hours=1))
     path.parent.mkdir(parents=True, exist_ok=True)
     duckdb.sql(
         f"copy (select * from (values (timestamptz '{(newest - timedelta(minutes=20)).isoformat()}'),"
@@ -175,7 +175,7 @@ def test_health_endpoints(settings, server):
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
         "database": True, "migrations": True, "lake": True, "landing": False, "dagster": True,
     }
-    settings.landing_dir.mkdir(parents=True)
+    settings.landing.root.mkdir(parents=True)
     status, body = get(server, "/health")
     assert (status, json.loads(body)) == (200, {"status": "ok"})
     assert get(server, "/nope")[0] == 404

@@ -36,7 +36,7 @@ def labelled(path, *fraud_types) -> set[str]:
 @pytest.fixture
 def day(settings, tmp_path):
     labels = tmp_path / "labels.csv"
-    generate(settings.landing_dir, start=START, hours=24, subscribers=1500, seed=7, labels_path=labels, scenario="sdhf_only")
+    generate(settings.landing.root, start=START, hours=24, subscribers=1500, seed=7, labels_path=labels, scenario="sdhf_only")
     return labels
 
 
@@ -95,7 +95,7 @@ def test_generated_day_becomes_alerts_that_match_the_labels(settings, conn, day)
         from sentinel_pipeline import lake
 
         callers = duckdb.sql(
-            f"select count(*) from read_parquet('{lake.hour_path(settings.lake_dir, 'caller_features', hour)}')"
+            f"select count(*) from read_parquet('{settings.lake.root / lake.hour_key('caller_features', hour)}')"
         ).fetchall()[0][0]
         (found,) = conn.execute(
             "select count(*) from sentinel.detections where detector = 'sdhf' and partition_hour = %s", [hour]
@@ -153,7 +153,7 @@ def test_sdhf_parameters_from_run_config(settings, conn, day):
 
 
 def test_original_engine_csv_and_late_files(settings, conn):
-    landing = settings.landing_dir
+    landing = settings.landing.root
     landing.mkdir(parents=True)
     rows = ["call_date,call_time,caller_number,callee_number,duration_seconds,call_direction,termination_cause,location_code"]
     # One number reaching 60 people in one-second calls within an hour: SDHF.

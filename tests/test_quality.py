@@ -77,8 +77,8 @@ def test_the_parser_never_crashes_and_every_line_is_accepted_or_rejected(lines, 
 # --- asset checks on real data --------------------------------------------------------------------------
 
 def _land(settings, conn, name: str, rows: list[str]) -> None:
-    settings.landing_dir.mkdir(parents=True, exist_ok=True)
-    (settings.landing_dir / name).write_text(HEADER + "".join(r + "\n" for r in rows))
+    settings.landing.root.mkdir(parents=True, exist_ok=True)
+    (settings.landing.root / name).write_text(HEADER + "".join(r + "\n" for r in rows))
     outcome = landing.register_landed_files(settings, conn, {}, now=time.time() + 3600)
     ingest.build_raw_hours(settings, conn, sorted(outcome.hours))
 
@@ -130,7 +130,7 @@ def test_a_normal_hour_passes_volume_and_an_unfinished_hour_is_not_judged(conn, 
 def test_a_broken_raw_hour_blocks_detection_and_shows_failing_values(settings, conn):
     _land(settings, conn, "a.csv", _calls(HOUR, 50, "a-"))
     # Damage the lake file behind the pipeline's back: a repeated record_id and a negative duration.
-    path = lake.hour_path(settings.lake_dir, ingest.ASSET, HOUR)
+    path = settings.lake.root / lake.hour_key(ingest.ASSET, HOUR)
     con = duckdb.connect()
     con.execute(f"create table t as select * from read_parquet('{path}')")
     con.execute("update t set record_id = 'a-1' where record_id = 'a-2'")

@@ -108,7 +108,7 @@ def test_the_pipeline_role_writes_data_not_schema(database_url, conn):
         seed(pipeline)
         assert len(list(listener.notifies(timeout=0.5))) == 4
         pipeline.execute(
-            "insert into sentinel.landed_files (path, size_bytes, mtime_ns, format, status) values ('a.csv', 1, 1, 'csv', 'registered')"
+            "insert into sentinel.landed_files (path, size_bytes, version, format, status) values ('a.csv', 1, '1', 'csv', 'registered')"
         )
         pipeline.execute(
             "insert into sentinel.raw_partitions (hour, input_fingerprint, rows_accepted, rows_rejected, duplicates, files)"

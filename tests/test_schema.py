@@ -28,14 +28,14 @@ def test_alert_statuses_are_the_check_constraint():
 
 
 def test_lake_columns_are_what_ingest_writes(settings, conn):
-    settings.landing_dir.mkdir(parents=True)
-    (settings.landing_dir / "a.csv").write_text(
+    settings.landing.root.mkdir(parents=True)
+    (settings.landing.root / "a.csv").write_text(
         "record_id,seizure_time,duration_s,a_number,b_number\nr1,2026-11-26T10:00:00Z,5,08031234567,08061234567\n"
     )
-    os.utime(settings.landing_dir / "a.csv", (time.time() - 60, time.time() - 60))
+    os.utime(settings.landing.root / "a.csv", (time.time() - 60, time.time() - 60))
     outcome = landing.register_landed_files(settings, conn, {})
     ingest.build_raw_hours(settings, conn, sorted(outcome.hours))
-    (path,) = [lake.hour_path(settings.lake_dir, ingest.ASSET, h) for h in outcome.hours]
+    (path,) = [settings.lake.root / lake.hour_key(ingest.ASSET, h) for h in outcome.hours]
     described = duckdb.sql(f"describe select * from read_parquet('{path}')").fetchall()
     assert {name: kind for name, kind, *_ in described} == schema.RAW_CDR_COLUMNS
 

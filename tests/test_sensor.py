@@ -15,7 +15,7 @@ HEADER = "record_id,seizure_time,duration_s,a_number,b_number\n"
 
 
 def drop(settings, name: str, rows: list[str], age_seconds: float = 3600) -> str:
-    path = settings.landing_dir / name
+    path = settings.landing.root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + "".join(r + "\n" for r in rows))
     past = time.time() - age_seconds
@@ -119,7 +119,7 @@ def test_work_per_tick_is_bounded(settings, conn, monkeypatch):
 def test_bytes_and_time_per_tick_are_bounded(settings, conn, monkeypatch):
     names = [drop(settings, f"b{i}.csv", [call(f"{i}-{j}", f"2026-11-26T1{i}:{j:02d}:00Z") for j in range(50)],
                   age_seconds=3600 - i) for i in range(3)]
-    size = (settings.landing_dir / names[0]).stat().st_size
+    size = (settings.landing.root / names[0]).stat().st_size
     monkeypatch.setenv("SENTINEL_SENSOR_MAX_BYTES_PER_TICK", str(2 * size - 1))
     tick()
     assert conn.execute("select count(*) from sentinel.landed_files").fetchone() == (1,)  # one file at least
@@ -144,8 +144,8 @@ def test_files_registered_by_a_tick_that_died_are_still_run(settings, conn):
 
 def test_unreadable_files_are_quarantined_not_retried(settings, conn):
     drop(settings, "bad.csv", [])
-    (settings.landing_dir / "bad.csv").write_text("just,some,columns\n1,2,3\n")
-    os.utime(settings.landing_dir / "bad.csv", (time.time() - 60, time.time() - 60))
+    (settings.landing.root / "bad.csv").write_text("just,some,columns\n1,2,3\n")
+    os.utime(settings.landing.root / "bad.csv", (time.time() - 60, time.time() - 60))
     assert ranges(tick()) == []
     status, reason = conn.execute("select status, reason from sentinel.landed_files").fetchone()
     assert status == "quarantined" and "missing required columns" in reason

@@ -218,7 +218,8 @@ def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[d
     """(how many, the first ``limit``, a note) of the lake's raw CDRs of the alert's subject between its
     first_seen and last_seen."""
     from sentinel_pipeline.duck import literal
-    from sentinel_pipeline.lake import hour_path
+    from sentinel_pipeline import storage
+    from sentinel_pipeline.lake import existing_urls
 
     column = SUBJECT_COLUMNS.get(alert["subject_type"])
     if column is None:
@@ -228,12 +229,13 @@ def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[d
     while start <= alert["last_seen"]:
         hours.append(start)
         start += timedelta(hours=1)
-    paths = [str(p) for p in (hour_path(settings.lake_dir, "raw_cdrs", h) for h in hours) if p.exists()]
+    paths = existing_urls(settings.lake, "raw_cdrs", hours)
     if not paths:
-        return 0, [], f"no raw_cdrs lake files for {len(hours)} hour(s) under {settings.lake_dir}"
+        return 0, [], f"no raw_cdrs lake files for {len(hours)} hour(s) under {settings.lake_url}"
     import duckdb
 
     with duckdb.connect() as con:
+        storage.prepare_duckdb(con, settings.lake)
         con.execute("set time zone 'UTC'")
         where = f"{column} = ? and seizure_time between ? and ?"
         source = f"read_parquet({literal(paths)}, union_by_name = true)"

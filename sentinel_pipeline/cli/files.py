@@ -16,14 +16,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--status", choices=["registered", "quarantined", "superseded"], help="only files in this state")
     f.set_defaults(func=_files_list)
     f = files.add_parser("rejects", help="a file's rejected rows: line, reason and what the line held")
-    f.add_argument("path", help="path relative to the landing directory, as `sentinel files list` shows it")
+    f.add_argument("path", help="key relative to the landing zone (directory or bucket prefix), as `sentinel files list` shows it")
     f.add_argument("--limit", type=int, default=50)
     f.set_defaults(func=_files_rejects)
     f = files.add_parser(
         "forget",
         help="drop a file's registration so the next `sentinel process` (or sensor tick) takes it again",
     )
-    f.add_argument("path", help="path relative to the landing directory, as `sentinel files list` shows it")
+    f.add_argument("path", help="key relative to the landing zone (directory or bucket prefix), as `sentinel files list` shows it")
     f.set_defaults(func=_files_forget)
 
 

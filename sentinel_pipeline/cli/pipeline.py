@@ -60,6 +60,7 @@ def _process(args, settings: Settings) -> int:
 
 
 def _demo(args, settings: Settings) -> int:
+    from sentinel_pipeline import storage
     from sentinel_pipeline.cli.progress import files_written
     from sentinel_pipeline.generator import generate
 
@@ -68,9 +69,9 @@ def _demo(args, settings: Settings) -> int:
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=args.hours)
     labels = settings.home / "demo" / "labels.csv"
     labels.parent.mkdir(parents=True, exist_ok=True)
-    out = settings.landing_dir / "demo"
-    with progress.task(f"generating {args.hours} h of CDRs from {start:%Y-%m-%d %H:%M} UTC into {out}"):
-        with files_written(progress, out, args.hours * 12):
+    where = settings.landing.url("demo")
+    with progress.task(f"generating {args.hours} h of CDRs from {start:%Y-%m-%d %H:%M} UTC into {where}"):
+        with storage.delivery(settings.landing, "demo") as out, files_written(progress, out, args.hours * 12):
             generated = generate(out, start=start, hours=args.hours, subscribers=args.subscribers,
                                  seed=args.seed, labels_path=labels)
     print(generated.line())

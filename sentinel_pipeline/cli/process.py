@@ -1,18 +1,23 @@
 """`sentinel process` as a library: what the landing sensor and the daemon do, once, in this process.
 
 ``process_landing`` registers every file that is ready, then executes with ``execute_in_process`` a run
-for each range of hours still to do (``work.pending_hours``), recorded in the Dagster instance like any
-other run, until nothing is left. What is to do is derived from state, so a killed ``sentinel process``
+for each range of hours still to do (``work.pending_hours``; ranges longer than ``SENTINEL_RUN_MAX_HOURS``
+split), recorded in the Dagster instance like any other run, until nothing is left: one at a time in this
+process, or up to ``SENTINEL_MAX_CONCURRENT_RUNS`` at once, each in a worker process of its own. What is to do is derived from state, so a killed ``sentinel process``
 leaves its hours pending and the next one finishes them; a run left STARTED by a process that died is
 marked failed first. Ranges that a run of another process is working on are waited for.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
+import contextlib
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from sentinel_pipeline import database, migrations
@@ -52,19 +57,28 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, pr
     from dagster._core.utils import make_new_run_id
 
     from resources import SentinelResource
-    from sensors.landing import PIPELINE_JOB, fail_abandoned_runs, pending, plan_work, register
+    from sensors.landing import PIPELINE_JOB, RANGE_END, RANGE_START, fail_abandoned_runs, pending, plan_work, register
     from sentinel_pipeline.definitions import build_definitions
 
     started = time.perf_counter()
     wait_seconds = 2 * settings.landing_settle_seconds + 1 if wait_seconds is None else wait_seconds
-    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+    total_steps = len(build_definitions(settings).resolve_job_def(PIPELINE_JOB).graph.node_dict)
     resource = SentinelResource.from_settings(settings)
-    console_level = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
     summary = ProcessSummary()
     cursor = None
     waited = 0.0
     told_busy = False
-    with dg.DagsterInstance.get() as instance:
+
+    def report(request: dg.RunRequest, run_id: str, success: bool) -> None:
+        (summary.runs if success else summary.failed).append(run_id)
+        outcome = "succeeded" if success else "FAILED (see the run in the UI)"
+        seconds = time.perf_counter() - began[request.run_key]
+        progress.line(f"run {request.tags[RANGE_START]} .. {request.tags[RANGE_END]}: {outcome} in {seconds:.1f} s")
+
+    began: dict[str, float] = {}
+    pool = None
+    with contextlib.ExitStack() as stack:
+        instance = stack.enter_context(dg.DagsterInstance.get())
         while True:
             # Register everything that is ready (several bounded ticks), then run what is to do.
             while True:
@@ -77,25 +91,27 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, pr
             plan = plan_work(pending(settings, resource), settings, instance, log, back_off=False,
                              retry_given_up=retry_given_up)
             summary.given_up = plan.given_up
-            for request in plan.requests:
-                start_key, end_key = request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]
-                run_id, began = make_new_run_id(), time.perf_counter()
-                with progress.task(f"run {start_key} .. {end_key} ({run_id})"):
-                    with RunWatcher(progress, run_id, total_steps=len(job.graph.node_dict)):
-                        run = job.execute_in_process(
-                            instance=instance,
-                            run_id=run_id,
-                            tags={**request.tags, "dagster/run_key": request.run_key,
-                                  "sentinel/trigger": "sentinel process",
-                                  "sentinel/host": socket.gethostname(), "sentinel/pid": str(os.getpid())},
-                            # Dagster's console logger would print every event: the display (or LOG_LEVEL=DEBUG)
-                            # shows the run; the event log keeps everything.
-                            run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
-                            raise_on_error=False,
-                        )
-                (summary.runs if run.success else summary.failed).append(run.run_id)
-                outcome = "succeeded" if run.success else "FAILED (see the run in the UI)"
-                progress.line(f"run {start_key} .. {end_key}: {outcome} in {time.perf_counter() - began:.1f} s")
+            workers = min(settings.max_concurrent_runs, len(plan.requests))
+            if workers > 1:
+                if pool is None:
+                    pool = stack.enter_context(ProcessPoolExecutor(
+                        settings.max_concurrent_runs, mp_context=multiprocessing.get_context("spawn")))
+                with progress.task(f"{len(plan.requests)} runs, {workers} at a time"):
+                    futures = {}
+                    for request in plan.requests:
+                        began[request.run_key] = time.perf_counter()
+                        futures[pool.submit(execute_run, settings, dict(request.tags), request.run_key,
+                                            make_new_run_id())] = request
+                    for future in as_completed(futures):
+                        report(futures[future], *future.result())
+            else:  # one at a time in this process, each run's steps shown as they go
+                for request in plan.requests:
+                    run_id = make_new_run_id()
+                    began[request.run_key] = time.perf_counter()
+                    with progress.task(f"run {request.tags[RANGE_START]} .. {request.tags[RANGE_END]} ({run_id})"):
+                        with RunWatcher(progress, run_id, total_steps=total_steps):
+                            result = execute_run(settings, dict(request.tags), request.run_key, run_id)
+                    report(request, *result)
             if summary.failed:
                 break
             if plan.requests:
@@ -112,3 +128,34 @@ def process_landing(settings: Settings, *, wait_seconds: float | None = None, pr
             waited += 1
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@functools.lru_cache(maxsize=4)
+def _job(settings: Settings):
+    from sensors.landing import PIPELINE_JOB
+    from sentinel_pipeline.definitions import build_definitions
+
+    return build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+
+
+def execute_run(settings: Settings, tags: dict[str, str], run_key: str, run_id: str) -> tuple[str, bool]:
+    """Execute one run of the pipeline job in this process, recorded in the Dagster instance; returns (run
+    id, success). Runs side by side each go in a process of their own (``ProcessPoolExecutor``, spawned):
+    two runs in threads of one process deadlock in Dagster's logging set-up (``logging.config.dictConfig``
+    at each run's start against the other run's handlers)."""
+    database.prepare_environment(settings)
+    import dagster as dg
+
+    console_level = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
+    with dg.DagsterInstance.get() as instance:
+        result = _job(settings).execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            tags={**tags, "dagster/run_key": run_key, "sentinel/trigger": "sentinel process",
+                  "sentinel/host": socket.gethostname(), "sentinel/pid": str(os.getpid())},
+            # Dagster's console logger would print every event: the display (or LOG_LEVEL=DEBUG) shows the
+            # run; the event log keeps everything.
+            run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
+            raise_on_error=False,
+        )
+    return result.run_id, result.success

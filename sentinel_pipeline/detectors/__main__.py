@@ -2,7 +2,7 @@
 
     python -m sentinel_pipeline.detectors wangiri 2026-11-26T13:00:00+00:00 [--param min_distinct_callees=10]
 
-The lake files listed are the ones the pipeline would read (``SENTINEL_LAKE_DIR``); the reference tables
+The lake files listed are the ones the pipeline would read (``SENTINEL_LAKE_URL``); the reference tables
 come from ``reference.register_duckdb`` (create them by hand from ``SENTINEL_REFERENCE_DIR`` in psql-like
 sessions, or run the script through ``duckdb`` after loading them).
 """
@@ -32,7 +32,7 @@ def main() -> None:
         values[name] = fields[name][0](value)
     params = spec.parameters(values)
     settings = Settings.from_env()
-    files = lake.existing_paths(settings.lake_dir, spec.source, [args.hour], params.lookback_hours)
+    files = lake.existing_urls(settings.lake, spec.source, [args.hour], params.lookback_hours)
     print(session_sql(spec, params, settings, [args.hour], files or ["<no lake files for this window>"]))
 
 

@@ -69,7 +69,7 @@ def run_detector(
     """Run ``spec`` with ``params`` over ``hours`` and replace its detections for those hours."""
     spec.check(params, settings)
     ref = ref or reference.load(settings.reference_dir)
-    files = lake.existing_paths(settings.lake_dir, spec.source, hours, params.lookback_hours)
+    files = lake.existing_urls(settings.lake, spec.source, hours, params.lookback_hours)
     rows: list[dict] = []
     if files:
         with duck.connect(settings) as con:

@@ -29,16 +29,15 @@ RAW_REQUIRED = ("record_id", "duration_s", "a_number", "b_number", "record_type"
 def _hours_relation(settings: Settings, asset: str, hours: list[datetime]) -> tuple[str | None, list[datetime]]:
     """A DuckDB relation over the lake files of ``hours``, with their partition hour as ``part_hour``;
     and the hours that have no lake file."""
-    present, missing = [], []
-    for h in hours:
-        path = lake.hour_path(settings.lake_dir, asset, h)
-        (present if path.exists() else missing).append((h, path))
+    existing = set(lake.existing_keys(settings.lake, asset, hours))
+    present = [(h, settings.lake.url(lake.hour_key(asset, h))) for h in hours if lake.hour_key(asset, h) in existing]
+    missing = [h for h in hours if lake.hour_key(asset, h) not in existing]
     if not present:
-        return None, [h for h, _ in missing]
+        return None, missing
     union = "\n    union all by name\n    ".join(
-        f"select *, {literal(h)} as part_hour from read_parquet({literal(path)})" for h, path in present
+        f"select *, {literal(h)} as part_hour from read_parquet({literal(url)})" for h, url in present
     )
-    return f"(\n    {union}\n)", [h for h, _ in missing]
+    return f"(\n    {union}\n)", missing
 
 
 def _sample_by_hour(con, relation: str, columns: str, rows_by_hour: dict, key: str):
@@ -87,7 +86,7 @@ def raw_contract(settings: Settings, hours: list[datetime], check: str = "raw_cd
         for h in hours:
             if h in outcomes:
                 continue
-            path = lake.hour_path(settings.lake_dir, ingest.ASSET, h)
+            path = settings.lake.url(lake.hour_key(ingest.ASSET, h))
             types = {n: k for n, k, *_ in con.execute(f"describe select * from read_parquet({literal(path)})").fetchall()}
             wrong = {c: types.get(c, "missing") for c, t in schema.RAW_CDR_COLUMNS.items() if types.get(c) != t}
             exact_by_hour[h] = [exact("columns_have_contract_types", not wrong, wrong or "as contracted",
