@@ -23,12 +23,17 @@ VALUES = K8S / "values.yaml"
 NAMESPACE = "sentinel"
 CONFIG_MAP = "sentinel-config"
 DATABASE_SECRET = "sentinel-database"
-DATA_VOLUME = "sentinel-data"
+S3_CONFIG = S3_SECRET = "sentinel-s3"
+ENV_FROM = [{"configMapRef": {"name": CONFIG_MAP}}, {"configMapRef": {"name": S3_CONFIG}},
+            {"secretRef": {"name": DATABASE_SECRET}}, {"secretRef": {"name": S3_SECRET}}]
+DATA_VOLUME = "sentinel-data"  # optional (storage.yaml): only for a lake or landing zone on local paths
 SCRATCH_VOLUME = "sentinel-home"
 # Settings read from the environment that the ConfigMap deliberately does not set.
 NOT_IN_CONFIG_MAP = {
     "DATABASE_URL": "a secret: Secret sentinel-database",
     "DAGSTER_HOME": "set by the Dagster Helm chart in its pods",
+    "SENTINEL_LANDING_DIR": "the local-only spelling of SENTINEL_LANDING_URL",
+    "SENTINEL_LAKE_DIR": "the local-only spelling of SENTINEL_LAKE_URL",
 }
 # DuckDB's limit covers its buffer manager only: Python, Arrow batches and great-expectations need the rest.
 MAX_DUCKDB_SHARE = 0.70
@@ -102,7 +107,7 @@ def settings_read_from_env() -> set[str]:
     source = (PROJECT_ROOT / "sentinel_pipeline" / "settings.py").read_text()
     body = source[source.index("def from_env"):]
     names = set(re.findall(r"""["']((?:SENTINEL|DATABASE|LOG|ENVIRONMENT|DAGSTER_EVENT)[A-Z0-9_]*)["']""", body))
-    assert {"DATABASE_URL", "SENTINEL_DUCKDB_MEMORY_LIMIT", "SENTINEL_LANDING_DIR"} <= names
+    assert {"DATABASE_URL", "SENTINEL_DUCKDB_MEMORY_LIMIT", "SENTINEL_LANDING_URL"} <= names
     return names
 
 
@@ -143,7 +148,8 @@ def test_kustomize_builds():
     out = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     kinds = {d["kind"] for d in yaml.safe_load_all(out.stdout) if d}
-    assert {"Namespace", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"} <= kinds
+    assert {"Namespace", "ConfigMap", "Deployment", "Service"} <= kinds
+    assert "PersistentVolumeClaim" not in kinds, "the shared volume is optional (storage.yaml)"
 
 
 def test_every_container_has_an_image_and_a_memory_limit(objects):
@@ -176,12 +182,11 @@ def test_config_map_sets_only_real_settings_and_all_of_them(objects):
     assert all(isinstance(v, str) for v in data.values()), "ConfigMap values must be strings (quote numbers)"
 
 
-def test_config_map_parses_and_points_into_the_mounted_volumes(objects, values):
+def test_config_map_parses_lake_and_landing_in_buckets_and_home_on_scratch(objects, values):
     data = config_map(objects)
     settings = Settings.from_env({**data, "DATABASE_URL": "postgresql://u:p@db/sentinel"})
     mounts = {m["name"]: m["mountPath"] for m in user_deployment(values)["volumeMounts"]}
-    assert settings.landing_dir.is_relative_to(mounts[DATA_VOLUME])
-    assert settings.lake_dir.is_relative_to(mounts[DATA_VOLUME])
+    assert settings.landing_url.startswith("s3://") and settings.lake_url.startswith("s3://")
     assert settings.home.is_relative_to(mounts[SCRATCH_VOLUME])
     assert settings.environment == "production"
     assert settings.duckdb_threads >= 1, "set DuckDB threads: in a pod it would count the node's cores"
@@ -195,8 +200,21 @@ def test_database_url_is_only_in_a_secret(objects, values):
                 assert o["kind"] == "Secret", f"DATABASE_URL in {o['kind']} {o['metadata']['name']} at {path}"
     for path, key, value in walk(values):
         assert key != "DATABASE_URL" and value != "DATABASE_URL", f"DATABASE_URL in values.yaml at {path}"
+        assert not str(key).startswith("AWS_"), f"S3 settings in values.yaml at {path}: object-storage.yaml"
         assert key != "postgresqlPassword", "the password comes from global.postgresqlSecretName"
         assert not re.search(r"://[^/@\s]*:[^/@\s]*@", str(value)), f"credentials in values.yaml at {path}"
+
+
+def test_s3_credentials_are_only_in_a_secret(objects):
+    for o in objects:
+        for path, key, value in walk(o):
+            if key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                assert o["kind"] == "Secret", f"{key} in {o['kind']} {o['metadata']['name']} at {path}"
+    s3 = by_kind(objects, "ConfigMap", S3_CONFIG)[0]["data"]
+    from sentinel_pipeline.storage import AWS_VARIABLES
+
+    assert set(s3) <= set(AWS_VARIABLES), "only the AWS SDK variables storage.py reads"
+    assert set(by_kind(objects, "Secret", S3_SECRET)[0]["stringData"]) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
 def test_example_secrets_hold_placeholders_only(objects):
@@ -228,8 +246,8 @@ def test_dagster_uses_the_external_database_without_a_generated_secret(values):
 
 def test_run_pods_get_the_code_locations_env_sources_and_volumes(values):
     dep, rl = user_deployment(values), run_launcher(values)
-    assert rl["envConfigMaps"] == dep["envConfigMaps"] == [{"name": CONFIG_MAP}]
-    assert rl["envSecrets"] == dep["envSecrets"] == [{"name": DATABASE_SECRET}]
+    assert rl["envConfigMaps"] == dep["envConfigMaps"] == [{"name": CONFIG_MAP}, {"name": S3_CONFIG}]
+    assert rl["envSecrets"] == dep["envSecrets"] == [{"name": DATABASE_SECRET}, {"name": S3_SECRET}]
     assert rl["volumes"] == dep["volumes"]
     assert rl["volumeMounts"] == dep["volumeMounts"]
     assert rl["runK8sConfig"]["podSpecConfig"]["securityContext"] == dep["podSecurityContext"]
@@ -245,31 +263,28 @@ def test_code_location_resources_never_reach_run_pods(values):
     assert user_deployment(values)["includeConfigInLaunchedRuns"]["enabled"] is False
 
 
-def test_shared_volume_is_read_write_many(objects, values):
-    claim = next(v for v in user_deployment(values)["volumes"] if v["name"] == DATA_VOLUME)
-    pvc = by_kind(objects, "PersistentVolumeClaim", claim["persistentVolumeClaim"]["claimName"])[0]
+def test_shared_volume_is_optional_and_read_write_many(objects, values):
+    pvc = by_kind(objects, "PersistentVolumeClaim", DATA_VOLUME)[0]
     assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    k = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "storage.yaml" not in k["resources"]
+    for name, spec in [("code location", user_deployment(values)), *pod_specs(objects)]:
+        assert not [v for v in spec.get("volumes", []) if "persistentVolumeClaim" in v], name
 
 
 def test_other_workloads_use_the_same_env_sources_and_data_volume(objects):
     for name, spec in pod_specs(objects):
-        c = spec["containers"][0]
-        refs = [e.get("configMapRef", e.get("secretRef"))["name"] for e in c["envFrom"]]
-        assert refs == [CONFIG_MAP, DATABASE_SECRET], name
-    metrics = by_kind(objects, "Deployment", "sentinel-metrics")[0]["spec"]["template"]["spec"]
-    claims = [v["persistentVolumeClaim"]["claimName"] for v in metrics["volumes"] if "persistentVolumeClaim" in v]
-    assert claims == [DATA_VOLUME]
+        assert spec["containers"][0]["envFrom"] == ENV_FROM, name
 
 
-def test_run_pod_built_by_dagster_k8s(values):
-    """Build the run Job exactly as the K8sRunLauncher does, from the values the chart passes it."""
-    import kubernetes
+def launcher_context(values):
+    """The container context the K8sRunLauncher builds run pods from, with the values the chart passes it."""
     from dagster_k8s.container_context import K8sContainerContext
-    from dagster_k8s.job import DagsterK8sJobConfig, UserDefinedDagsterK8sConfig, construct_dagster_k8s_job
+    from dagster_k8s.job import UserDefinedDagsterK8sConfig
 
-    rl, dep = run_launcher(values), user_deployment(values)
+    rl = run_launcher(values)
     run_k8s = rl["runK8sConfig"]
-    launcher = K8sContainerContext(
+    return K8sContainerContext(
         image_pull_policy=rl["imagePullPolicy"],
         env_config_maps=[c["name"] for c in rl["envConfigMaps"]],
         env_secrets=[s["name"] for s in rl["envSecrets"]],
@@ -282,21 +297,38 @@ def test_run_pod_built_by_dagster_k8s(values):
         }),
     )
 
+
+def build_job(context, values) -> dict:
+    """The Kubernetes Job dagster-k8s builds for a container context, as a plain dict."""
+    import kubernetes
+    from dagster_k8s.job import DagsterK8sJobConfig, construct_dagster_k8s_job
+
+    job = construct_dagster_k8s_job(
+        DagsterK8sJobConfig(job_image="sentinel:test", dagster_home="/opt/dagster/dagster_home",
+                            instance_config_map="dagster-instance",
+                            postgres_password_secret=values["global"]["postgresqlSecretName"]),
+        ["dagster", "api", "execute_run", "{}"], "dagster-run-test",
+        user_defined_k8s_config=context.run_k8s_config,
+    )
+    return kubernetes.client.ApiClient().sanitize_for_serialization(job)
+
+
+def test_run_pod_built_by_dagster_k8s(values):
+    """Build the run Job exactly as the K8sRunLauncher does, from the values the chart passes it."""
+    from dagster_k8s.container_context import K8sContainerContext
+
+    rl, dep = run_launcher(values), user_deployment(values)
+    run_k8s = rl["runK8sConfig"]
+    launcher = launcher_context(values)
+
     def build(context: K8sContainerContext) -> dict:
-        job = construct_dagster_k8s_job(
-            DagsterK8sJobConfig(job_image="sentinel:test", dagster_home="/opt/dagster/dagster_home",
-                                instance_config_map="dagster-instance",
-                                postgres_password_secret=values["global"]["postgresqlSecretName"]),
-            ["dagster", "api", "execute_run", "{}"], "dagster-run-test",
-            user_defined_k8s_config=context.run_k8s_config,
-        )
-        return kubernetes.client.ApiClient().sanitize_for_serialization(job)
+        return build_job(context, values)
 
     job = build(launcher)
     pod = job["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["resources"] == run_k8s["containerConfig"]["resources"]
-    assert container["envFrom"] == [{"configMapRef": {"name": CONFIG_MAP}}, {"secretRef": {"name": DATABASE_SECRET}}]
+    assert container["envFrom"] == ENV_FROM
     assert {m["name"]: m["mountPath"] for m in container["volumeMounts"]}.items() >= {
         m["name"]: m["mountPath"] for m in dep["volumeMounts"]}.items()
     assert {v["name"] for v in pod["volumes"]} >= {v["name"] for v in dep["volumes"]}
@@ -307,6 +339,35 @@ def test_run_pod_built_by_dagster_k8s(values):
     leaked = build(launcher.merge(K8sContainerContext(resources=dep["resources"])))
     assert leaked["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == \
         dep["resources"]["limits"]["memory"]
+
+
+def test_step_pods_built_by_dagster_k8s_from_the_step_tags(objects, values):
+    """With SENTINEL_EXECUTOR=k8s each step is a Job: the run launcher's pod with the step's own resources
+    and DuckDB limit from its dagster-k8s/config tag (assets/steps.py), merged as k8s_job_executor does."""
+    from dagster_k8s.container_context import K8sContainerContext
+    from dagster_k8s.job import get_user_defined_k8s_config
+
+    from sentinel_pipeline.definitions import defs
+
+    job_def = defs.resolve_job_def("cdr_pipeline")
+    sized = {}
+    for name, node in job_def.graph.node_dict.items():
+        if "dagster-k8s/config" not in node.definition.tags:
+            continue
+        step = K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(node.definition.tags))
+        container = build_job(launcher_context(values).merge(step), values)["spec"]["template"]["spec"]["containers"][0]
+        resources = container["resources"]
+        for quantity in ("cpu", "memory"):  # the step's own; ephemeral storage stays the run pod's
+            assert resources["requests"][quantity] == resources["limits"][quantity], name
+        assert resources["limits"]["ephemeral-storage"] == run_launcher(values)["runK8sConfig"]["containerConfig"][
+            "resources"]["limits"]["ephemeral-storage"]
+        env = {e["name"]: e.get("value") for e in container["env"]}  # (others come from fields: valueFrom)
+        _assert_headroom(f"step {name}", env["SENTINEL_DUCKDB_MEMORY_LIMIT"], resources["limits"]["memory"])
+        assert int(env["SENTINEL_DUCKDB_THREADS"]) == float(resources["limits"]["cpu"]), name
+        assert container["envFrom"] == ENV_FROM, name
+        sized[name] = resources["limits"]["memory"]
+    assert {"raw_cdrs", "caller_features", "sdhf_detections", "alerts"} <= set(sized)
+    assert sized["raw_cdrs"] != sized["sdhf_detections"], "steps are sized each for its work"
 
 
 # --------------------------------------------------------------------------- memory
@@ -347,10 +408,11 @@ def test_duckdb_memory_limit_is_safely_below_the_code_server_limit(objects, valu
     _assert_headroom("code server", limit, dep["resources"]["limits"]["memory"])
 
 
-def test_run_queue_and_monitoring(values):
+def test_run_queue_and_monitoring(objects, values):
     daemon = values["dagsterDaemon"]
     assert daemon["enabled"] is True
-    assert daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] >= 1
+    limit = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"]
+    assert limit == int(config_map(objects)["SENTINEL_MAX_CONCURRENT_RUNS"]) >= 1
     assert daemon["runMonitoring"]["enabled"] is True, "without it an OOMKilled run pod leaves the run STARTED"
     assert run_launcher(values)["failPodOnRunFailure"] is True
 
@@ -400,4 +462,4 @@ def test_helm_template_renders_run_launcher_config():
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert CONFIG_MAP in out.stdout and DATA_VOLUME in out.stdout and "postgresql+psycopg2" in out.stdout
+    assert CONFIG_MAP in out.stdout and S3_SECRET in out.stdout and "postgresql+psycopg2" in out.stdout
