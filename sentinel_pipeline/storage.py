@@ -36,6 +36,12 @@ lake —, ``AccessDenied``, or ``StorageError`` itself, e.g. for an endpoint tha
   upload is about a tenth of the COPY's time (``bench/storage.py``). A writer killed during a multipart
   upload leaves no object, but its parts stay stored until the upload is aborted: give production buckets
   a lifecycle rule that aborts incomplete multipart uploads after a day.
+- ``staging(prefix)`` and ``move_in(path, key)``: a local scratch directory (under the root locally, so the
+  move is a rename; in ``tempfile.gettempdir()`` for a bucket), and the atomic publication of a file made in
+  it (``os.replace``, or one upload to the final key). ``write_parquet`` is these two; the lake publishes
+  the hours of one partitioned COPY with them; ``delivery(loc, prefix)`` publishes a whole local tree.
+- ``local_path(key)`` (the object's own file locally, None for a bucket) and ``download(key, path)``: for
+  readers that need a local file (DuckDB's CSV reader, the line-by-line reader).
 - ``delete(key)``: idempotent, like S3's DeleteObject.
 
 An object's **version** is what changes when its content is replaced: the mtime in nanoseconds for a local
