@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import timedelta, timezone
 
-from sentinel_pipeline.cli.common import cell, connect, default_reviewer, dict_cursor, dump, parse_time, print_table
+from sentinel_pipeline.cli.common import cell, connect, default_reviewer, dict_cursor, dump, parse_time, print_listing, print_table
 from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.schema import ALERT_STATUSES as STATUSES
 from sentinel_pipeline.schema import SEVERITIES
@@ -123,13 +123,7 @@ def list_alerts(conn, args: argparse.Namespace) -> list[dict]:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     with connect(settings) as conn:
         rows = list_alerts(conn, args)
-    if args.json:
-        dump(rows)
-    elif not rows:
-        print("no alerts match")
-    else:
-        print_table(rows, LIST_COLUMNS)
-        print(f"({len(rows)} alert{'s' if len(rows) != 1 else ''}{', limit reached' if len(rows) == args.limit else ''})")
+    print_listing(rows, LIST_COLUMNS, "alert", args.limit, args.json)
     return 0
 
 

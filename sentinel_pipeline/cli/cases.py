@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from sentinel_pipeline.cli.common import cell, connect, default_reviewer, dict_cursor, dump, print_table
+from sentinel_pipeline.cli.common import cell, connect, default_reviewer, dict_cursor, dump, print_listing, print_table
 from sentinel_pipeline.errors import SentinelError
 from sentinel_pipeline.schema import ALERT_STATUSES as STATUSES
 from sentinel_pipeline.settings import Settings
@@ -88,13 +88,7 @@ def list_cases(conn, args: argparse.Namespace) -> list[dict]:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     with connect(settings) as conn:
         rows = list_cases(conn, args)
-    if args.json:
-        dump(rows)
-    elif not rows:
-        print("no cases match")
-    else:
-        print_table(rows, LIST_COLUMNS)
-        print(f"({len(rows)} case{'s' if len(rows) != 1 else ''}{', limit reached' if len(rows) == args.limit else ''})")
+    print_listing(rows, LIST_COLUMNS, "case", args.limit, args.json)
     return 0
 
 

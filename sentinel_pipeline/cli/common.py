@@ -57,6 +57,18 @@ def print_table(rows: list[dict], columns: tuple[str, ...] | list[str], out=None
         print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip(), file=out)
 
 
+def print_listing(rows: list[dict], columns: tuple[str, ...] | list[str], noun: str, limit: int,
+                  as_json: bool) -> None:
+    """A ``list`` command's output: JSON, or the table with a count that says when ``limit`` was reached."""
+    if as_json:
+        dump(rows)
+    elif not rows:
+        print(f"no {noun}s match")
+    else:
+        print_table(rows, columns)
+        print(f"({len(rows)} {noun}{'s' if len(rows) != 1 else ''}{', limit reached' if len(rows) == limit else ''})")
+
+
 def dump(value: Any) -> None:
     print(json.dumps(value, indent=2, default=jsonable))
 
