@@ -91,11 +91,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 from urllib.parse import urlsplit
 
-import duckdb
-
 from sentinel_pipeline.errors import SentinelError
 
 if TYPE_CHECKING:
+    import duckdb
     import s3fs
 
 # Delivery convention for the landing zone: a writer uploads or copies under a temporary name and renames
@@ -642,6 +641,8 @@ def prepare_duckdb(con: duckdb.DuckDBPyConnection, *locations: Location) -> str 
 
 def _load_httpfs(con: duckdb.DuckDBPyConnection) -> bool:
     """Load httpfs (never install it: that downloads) and give it the environment's credentials."""
+    import duckdb  # here, not at the top: settings imports this module, and a bare install has no duckdb
+
     try:
         con.execute("load httpfs")
         con.execute(httpfs_secret_sql(_aws_environment()))
