@@ -1,8 +1,9 @@
 """Per-caller features over trailing windows, computed by DuckDB from the raw_cdrs lake.
 
 For every hour H and every number that made a call during H, a window of ``w`` hours covers the hours
-H-(w-1) .. H. Calls *made* are originating records (MOC, IGW_IN, TRANSIT); calls *received* by a number
-are the MTC records whose b_number it is.
+H-(w-1) .. H. Calls *made* are originating voice records (MOC, IGW_IN, TRANSIT); calls *received* by a
+number are the voice MTC records whose b_number it is. SMS are not calls: a text has no duration, and an
+SMS farm's thousands of 0-second "calls" would look like a SIM box's (``sms_simfarm`` judges them).
 
 Columns: ``caller``, ``hour`` (the partition hour, a UTC instant) and for each window ``w`` (suffix
 ``_{w}h``): calls, answered_calls, total_duration_s, avg_duration_s, short_calls (duration_s <= 10),
@@ -116,7 +117,7 @@ with made as (
     select hash(a_number) as caller_key, a_number as caller, b_number as callee, {hour} as hour,
            seizure_time, duration_s, answer_time is not null or duration_s > 0 as answered, cell_id
     from {raw}
-    where record_type in ({originating}) and hash(a_number) {in_chunk}
+    where record_type in ({originating}) and service = 'voice' and hash(a_number) {in_chunk}
 ),
 hourly as (
     select caller_key, hour,
@@ -133,7 +134,7 @@ hourly as (
 received as (
     select hash(b_number) as caller_key, {hour} as hour, count(*) as received_calls
     from {raw}
-    where record_type = 'MTC' and hash(b_number) {in_chunk}
+    where record_type = 'MTC' and service = 'voice' and hash(b_number) {in_chunk}
     group by all
 ),
 -- One row per calling number and hour in which it made or received calls.

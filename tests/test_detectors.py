@@ -358,6 +358,21 @@ def test_invalid_cli_counts_national_interconnect_mtc():
     assert invalids(c)["NAT_PMB01"]["metrics"]["by_reason"]["unallocated"] == 10
 
 
+def test_simbox_profile_counts_voice_calls_only():
+    # an SMS farm's SIM: texts to fresh numbers from one cell, nothing back (sms_simfarm's subject)
+    c = Cdrs()
+    for i in range(40):
+        c.add(SIM, mobile(i), duration=0, answered=False, service="sms", imsi="621300000000001",
+              imei="358000000000011", cell="621-30-1-0")
+    assert simbox(c) == {}
+    # a box SIM receiving operator texts is still a box SIM: received SMS are not calls back
+    c = sim_box(calls=20)
+    for i in range(5):
+        c.add(mobile(700 + i), SIM, record_type="MTC", duration=0, answered=False, service="sms",
+              imsi="621300000000001", imei="358000000000011", cell="621-30-1-0")
+    assert e164(SIM) in simbox(c)
+
+
 # ---------------------------------------------------------------------------- impossible_concurrency
 def overlapping(n: int, *, a="+233540981386", record_type="IGW_IN", trunk_in="INT_LON01", imeis=None,
                 gap_s=10, duration=300) -> Cdrs:
@@ -446,6 +461,12 @@ def test_impossible_concurrency_counts_a_call_once_whatever_its_legs():
 def test_impossible_concurrency_ignores_access_trunks_and_unanswered_calls():
     assert concurrency(overlapping(6, a="+2348030000202", record_type="MOC", trunk_in="ACC_PBX02")) == {}
     assert concurrency(overlapping(6, duration=0)) == {}
+
+
+def test_impossible_concurrency_withheld_presentations_are_not_lines():
+    # hundreds of honest callers withhold their number: "anonymous" in five calls at once is no line
+    for withheld in ("anonymous", "Private", "restricted"):
+        assert concurrency(overlapping(5, a=withheld)) == {}
 
 
 # ------------------------------------------------------------------------------------------- wangiri

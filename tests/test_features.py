@@ -11,17 +11,17 @@ T0 = datetime(2026, 11, 26, 0, tzinfo=timezone.utc)
 
 
 def write_raw(settings: Settings, calls: list[tuple]) -> None:
-    """calls: (a_number, b_number, minutes after T0, duration_s, record_type, cell_id)."""
+    """calls: (a_number, b_number, minutes after T0, duration_s, record_type, cell_id[, service])."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"create table raw ({schema.ddl(schema.STAGED_COLUMNS)})")
-    for i, (a, b, minute, duration, record_type, cell) in enumerate(calls):
+    for i, (a, b, minute, duration, record_type, cell, *service) in enumerate(calls):
         seizure = T0 + timedelta(minutes=minute)
         con.execute(
-            "insert into raw (record_id, seizure_time, answer_time, duration_s, a_number, b_number, record_type, cell_id, hour) "
-            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into raw (record_id, seizure_time, answer_time, duration_s, a_number, b_number, record_type, "
+            "cell_id, service, hour) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [f"r{i}", seizure, seizure if duration else None, duration, a, b, record_type, cell,
-             seizure.replace(minute=0)],
+             service[0] if service else "voice", seizure.replace(minute=0)],
         )
     for (hour,) in con.execute("select distinct hour from raw").fetchall():
         settings.lake.write_parquet(
@@ -47,6 +47,8 @@ def test_windows_count_calls_destinations_and_received_calls(tmp_path):
             ("+A", "+B3", 60 * 23 + 5, 5, "IGW_IN", None),  # hour 23
             ("+A", "+B4", 60 * 24 + 5, 5, "MOC", "c1"),  # hour 24: hour 0 has left the 24 h window
             ("+A", "+B9", 60 * 24 + 6, 5, "MTC", "c1"),  # an MTC record is not a call A made
+            ("+A", "+S1", 75, 0, "MOC", "c1", "sms"),  # texts are neither calls made...
+            ("+S2", "+A", 76, 0, "MTC", "c1", "sms"),  # ...nor calls received
         ],
     )
     hours = [T0 + timedelta(hours=h) for h in (0, 1, 23, 24)]

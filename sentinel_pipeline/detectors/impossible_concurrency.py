@@ -14,7 +14,8 @@ a national interconnect (``trunk_in`` of kind ``national``). That is the commone
 calls from another network presenting a number (often an own subscriber's) in several calls at once. An
 ``MTC`` of an on-net or gateway call is not counted, its ``MOC``/``IGW_IN`` is; and records of one call
 (same caller, callee, start and duration) count once. The caller's handset is never taken from an
-``MTC``, which carries the callee's.
+``MTC``, which carries the callee's. Only numbers are subjects: a withheld presentation (``anonymous``,
+``private``) or a garbled CLI is no line, and hundreds of honest callers share it.
 
 Rule, per calling number: the answered calls' intervals [answer, answer + duration) (seizure time when no
 answer time) are swept in time order; the number is detected for an hour when the peak number of
@@ -41,7 +42,7 @@ from typing import ClassVar
 
 from sentinel_pipeline import schema
 from sentinel_pipeline.detectors.spec import DetectorParams, DetectorSpec
-from sentinel_pipeline.detectors.sql import detection_rows, in_lookback, prefixes_of
+from sentinel_pipeline.detectors.sql import E164_SHAPE, detection_rows, in_lookback, prefixes_of
 from sentinel_pipeline.duck import literal
 from sentinel_pipeline.reference import RANGE_KINDS
 from sentinel_pipeline.settings import Settings
@@ -78,13 +79,14 @@ with counted as (
 candidates as (
     -- numbers in more than the limit of records touching one ten-minute slot: calls that
     -- overlap at an instant all touch its slot, so no other number can exceed the limit (a cheap hash
-    -- aggregate; most numbers are never in two calls at once, and the sweep below is for the few)
+    -- aggregate; most numbers are never in two calls at once, and the sweep below is for the few);
+    -- numbers only: a withheld or garbled presentation is no line
     select distinct a_number
     from (select a_number, unnest(range(epoch(call_start)::bigint // {BUCKET_SECONDS},
                                         (epoch(call_start)::bigint + duration_s) // {BUCKET_SECONDS} + 1)) as slot
           from counted)
     group by a_number, slot
-    having count(*) > {limit}
+    having count(*) > {limit} and regexp_full_match(a_number, {literal(E164_SHAPE)})
 ),
 multi_line_numbers as (
     -- candidates in a range of a multi-line kind (fixed lines: PBX pilots), longest prefix of the plan

@@ -7,7 +7,8 @@ call (it carries other people's traffic, not its owner's social circle), and the
 several SIMs in one handset identity (IMEI). Ordinary heavy users make as many calls but receive calls
 back, move between cells and call the same people again.
 
-Rule, for an own subscriber (``MOC`` records with an IMSI) over the 24 h window:
+Rule, for an own subscriber (voice ``MOC`` records with an IMSI; voice ``MTC`` for calls received) over the
+24 h window:
 
 - gate: at least ``min_distinct_destinations`` distinct numbers called (enough calls to judge a profile);
 - required: ``no_incoming`` — received calls (``MTC``) at most ``max_incoming_ratio`` x calls made;
@@ -60,11 +61,11 @@ def detect_sql(p: SimboxProfileParams, settings: Settings) -> str:
     tz = literal(settings.partition_timezone)
     return f"""
 with own_calls as (
-    -- calls made by own SIMs (MOC with an IMSI)
+    -- voice calls made by own SIMs (MOC with an IMSI); texts are sms_simfarm's
     select a_number, b_number, imsi, imei, left(imei, 8) as tac, cell_id, duration_s, seizure_time, hour,
            hour(timezone({tz}, seizure_time)) < 6 as at_night
     from cdrs
-    where record_type = 'MOC' and imsi is not null
+    where record_type = 'MOC' and service = 'voice' and imsi is not null
 ),
 activity as (
     -- calls made and received per number and hour (additive, so the 24 h sums are cheap)
@@ -72,7 +73,7 @@ activity as (
            coalesce(m.calls, 0) as calls, coalesce(r.received, 0) as received
     from (select a_number, hour, count(*) as calls from own_calls group by all) m
     full join (select b_number as a_number, hour, count(*) as received
-               from cdrs where record_type = 'MTC' group by all) r
+               from cdrs where record_type = 'MTC' and service = 'voice' group by all) r
       using (a_number, hour)
 ),
 rolling as (
@@ -170,7 +171,7 @@ site_received as (
             as site_outside_received
     from site_mates m
     left join cdrs r
-      on r.b_number = m.mate and r.record_type = 'MTC'
+      on r.b_number = m.mate and r.record_type = 'MTC' and r.service = 'voice'
      and r.hour between m.partition_hour - interval {L} hours and m.partition_hour
     group by all
 ),

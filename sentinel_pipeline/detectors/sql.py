@@ -18,6 +18,8 @@ from sentinel_pipeline.settings import Settings
 
 # Presentation-restricted calls are legitimate: a CLI like this is withheld, not invalid.
 WITHHELD_CLI_PATTERN = r"(?i)^(anonymous|private|restricted|unknown|unavailable|withheld)$"
+# What a number of some line looks like once normalised; withheld and garbled CLIs do not.
+E164_SHAPE = r"\+[1-9][0-9]{6,14}"
 
 
 def in_lookback(lookback_hours: int, alias: str = "c") -> str:
@@ -127,7 +129,7 @@ def cli_class_sql(clis: str, settings: Settings) -> str:
 select c.a_number, c.a_number_raw, m.range_kind,
     case
         when regexp_matches(coalesce(c.a_number_raw, ''), {literal(WITHHELD_CLI_PATTERN)}) then 'withheld'
-        when not regexp_full_match(c.a_number, '\\+[1-9][0-9]{{6,14}}') then 'malformed'
+        when not regexp_full_match(c.a_number, {literal(E164_SHAPE)}) then 'malformed'
         when not ({is_home}) then case when c.a_valid then 'foreign' else 'invalid_foreign' end
         when m.range_kind is null or not m.allocated then 'unallocated'
         when not c.a_valid then 'invalid_home'

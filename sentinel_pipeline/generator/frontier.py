@@ -295,8 +295,10 @@ def _partner_calls(world: World, rng, p: dict, t: np.ndarray, *, withheld: float
                    families: np.ndarray | None = None, median: float = 240, p_answer: float = 0.7) -> Batch:
     """The partner's ordinary traffic at times t: relatives calling their families (IGW_IN + MTC), a share
     of them with the CLI withheld. ``families`` restricts the callers (e.g. one country's)."""
+    # Each family calls about once a day (the pool is as large as a day's calls): picked by favourites,
+    # the first relative would make dozens of calls a day, some at once — a line cannot.
     pool = np.arange(len(p["fam_cli"])) if families is None else families
-    pick = pool[contact_rank(rng, np.full(len(t), len(pool)))]
+    pick = pool[rng.integers(0, len(pool), len(t))]
     raw = np.full(len(t), None, object)
     hide = rng.random(len(t)) < (p["withheld"] if withheld is None else withheld)
     raw[hide] = _withheld_clis(rng, int(hide.sum()))
