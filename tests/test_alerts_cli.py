@@ -42,16 +42,18 @@ def seed(conn) -> dict[str, int]:
 
 
 def write_lake_hour(settings, hour: datetime, rows: list[tuple]) -> None:
-    """A raw_cdrs lake file with the columns `alerts show` reads: (minute, a_number, b_number, trunk_in)."""
+    """A raw_cdrs lake file with the columns `alerts show` reads:
+    (minute, a_number, b_number, trunk_in[, trunk_out])."""
     path = settings.lake.root / hour_key("raw_cdrs", hour)
     path.parent.mkdir(parents=True, exist_ok=True)
     values = ", ".join(
-        f"(timestamptz '{(hour + timedelta(minutes=m)).isoformat()}', 1, '{a}', '{b}', 'MOC', '{t}', 'c1', 16, 1, {i})"
-        for i, (m, a, b, t) in enumerate(rows)
+        f"(timestamptz '{(hour + timedelta(minutes=m)).isoformat()}', 1, '{a}', '{b}', 'MOC', '{t}', '{out[0] if out else ''}',"
+        f" 'c1', 16, 1, {i})"
+        for i, (m, a, b, t, *out) in enumerate(rows)
     )
     duckdb.sql(
         f"copy (select * from (values {values}) v(seizure_time, duration_s, a_number, b_number, record_type,"
-        f" trunk_in, cell_id, release_cause, file_id, line)) to '{path}' (format parquet)"
+        f" trunk_in, trunk_out, cell_id, release_cause, file_id, line)) to '{path}' (format parquet)"
     )
 
 
@@ -112,6 +114,37 @@ def test_show_prints_the_alert_its_evidence_and_its_cdrs(settings, conn, capsys)
 
     assert cli.main(["alerts", "show", "999999"]) == 1
     assert "no alert 999999" in capsys.readouterr().err
+
+
+def test_show_lists_the_cdrs_of_a_box_a_route_and_a_range(settings, conn, capsys):
+    box = {**det(0, "box:+2341", 0.8, "HIGH", "box"), "metrics": {"members": 2, "msisdns": ["+2341", "+2343"]}}
+    replace_detections(conn, "simbox_cohort", [T0], [box], "b")
+    refresh_alerts(conn, "simbox_cohort", [T0])
+    replace_detections(conn, "route_quality", [T0], [det(0, "TG-OUT-1:44", 0.6, "HIGH", "route")], "q")
+    refresh_alerts(conn, "route_quality", [T0])
+    replace_detections(conn, "wangiri_range", [T0], [det(0, "3736912", 0.7, "HIGH", "range")], "w")
+    refresh_alerts(conn, "wangiri_range", [T0])
+    ids = dict(conn.execute("select subject_type, alert_id from sentinel.alerts").fetchall())
+    write_lake_hour(settings, T0, [
+        (12, "+2341", "+2349000001", ""),                   # a member of the box
+        (13, "+2343", "+2349000002", ""),                   # the other member
+        (14, "+2342", "+2349000003", ""),                   # not a member
+        (15, "+2344", "+447700900001", "", "TG-OUT-1"),     # out on the route's trunk to +44
+        (16, "+2344", "+33612345678", "", "TG-OUT-1"),      # the same trunk, another country
+        (17, "+2344", "+447700900002", "", "TG-OUT-2"),     # +44 on another trunk
+        (18, "+37369123456", "+2345", "TG-IGW-1"),          # from the range
+        (19, "+37369129999", "+2346", "TG-IGW-1"),          # from the range
+        (20, "+37369130000", "+2347", "TG-IGW-1"),          # the next range
+    ])
+
+    def shown(kind: str) -> list[tuple[str, str]]:
+        code, out = run_cli(capsys, "alerts", "show", str(ids[kind]), "--json")
+        assert code == 0
+        return [(r["a_number"], r["b_number"]) for r in json.loads(out)["cdrs"]["rows"]]
+
+    assert shown("box") == [("+2341", "+2349000001"), ("+2343", "+2349000002")]
+    assert shown("route") == [("+2344", "+447700900001")]
+    assert shown("range") == [("+37369123456", "+2345"), ("+37369129999", "+2346")]
 
 
 def test_review_records_who_and_when_and_false_positive_whitelists(settings, conn, capsys, monkeypatch):

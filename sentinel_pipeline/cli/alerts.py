@@ -19,8 +19,8 @@ from sentinel_pipeline.settings import Settings
 
 # Which lake column holds a subject of each type (the CDRs "behind" an alert).
 SUBJECT_COLUMNS = {"msisdn": "a_number", "trunk": "trunk_in", "imei": "imei", "imsi": "imsi"}
-CDR_COLUMNS = ("seizure_time", "duration_s", "a_number", "b_number", "record_type", "trunk_in", "cell_id",
-               "release_cause", "file_id", "line")
+CDR_COLUMNS = ("seizure_time", "duration_s", "a_number", "b_number", "record_type", "trunk_in", "trunk_out",
+               "cell_id", "release_cause", "file_id", "line")
 LIST_COLUMNS = ("alert_id", "detector", "subject_type", "subject", "severity", "score", "status", "reviewed",
                 "first_seen", "last_seen", "reviewed_by")
 
@@ -149,6 +149,23 @@ def get_alert(conn, alert_id: int) -> dict:
     return row
 
 
+def subject_condition(alert: dict) -> tuple[str, list] | None:
+    """The lake rows of an alert's subject: a SQL condition with its parameters (None: no such rows).
+    A box's CDRs are its member SIMs' (the evidence's ``msisdns``); a route's, the calls out on its trunk
+    to its country code (``<trunk_out>:<country code>``); a range's, those from numbers starting with it."""
+    kind, subject = alert["subject_type"], alert["subject"]
+    if kind in SUBJECT_COLUMNS:
+        return f"{SUBJECT_COLUMNS[kind]} = ?", [subject]
+    if kind == "box":
+        return "list_contains(?, a_number)", [list((alert.get("evidence") or {}).get("msisdns") or [])]
+    if kind == "route":
+        trunk, _, country_code = subject.rpartition(":")
+        return "trunk_out = ? and starts_with(b_number, ?)", [trunk, "+" + country_code]
+    if kind == "range":
+        return "starts_with(a_number, ?)", ["+" + subject]
+    return None
+
+
 def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[dict], str]:
     """(how many, the first ``limit``, a note) of the lake's raw CDRs of the alert's subject between its
     first_seen and last_seen."""
@@ -156,8 +173,8 @@ def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[d
     from sentinel_pipeline import storage
     from sentinel_pipeline.lake import existing_urls
 
-    column = SUBJECT_COLUMNS.get(alert["subject_type"])
-    if column is None:
+    subject = subject_condition(alert)
+    if subject is None:
         return 0, [], f"subject type {alert['subject_type']!r} has no CDR column"
     start = alert["first_seen"].astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
     hours = []
@@ -172,9 +189,10 @@ def alert_cdrs(settings: Settings, alert: dict, limit: int) -> tuple[int, list[d
     with duckdb.connect() as con:
         storage.prepare_duckdb(con, settings.lake)
         con.execute("set time zone 'UTC'")
-        where = f"{column} = ? and seizure_time between ? and ?"
+        condition, values = subject
+        where = f"{condition} and seizure_time between ? and ?"
         source = f"read_parquet({literal(paths)}, union_by_name = true)"
-        bounds = [alert["subject"], alert["first_seen"], alert["last_seen"]]
+        bounds = [*values, alert["first_seen"], alert["last_seen"]]
         total, destinations = con.execute(
             f"select count(*), count(distinct b_number) from {source} where {where}", bounds
         ).fetchone()
