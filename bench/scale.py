@@ -3,12 +3,14 @@ landing zone on local disk and in buckets of a real S3 server (SeaweedFS ``weed 
 
     python -m bench.scale                        # ~1M CDRs; 1, 2 and 4 runs at once; local and S3
     python -m bench.scale --cdrs 3000000 --concurrency 1 2 --storage s3
+    python -m bench.scale --multiprocess         # and one run with a process per step (SENTINEL_EXECUTOR)
 
 Every case starts from an empty lake, landing zone and database, and runs ``sentinel process`` (the real
 landing sensor's registration, real Dagster runs) with ``SENTINEL_RUN_MAX_HOURS`` hours per run: the day
 and the 23 hours after it (whose windows include it) split into the same runs in every case, at most
 ``SENTINEL_MAX_CONCURRENT_RUNS`` (1, 2, 4) at once. A first case runs everything as one run, the baseline
-of the split's own cost. Printed per case: seconds, CDRs/s, speed-up and efficiency per run against the
+of the split's own cost; with ``--multiprocess`` a second one executes each step in a process of its own
+(``SENTINEL_EXECUTOR=multiprocess``: the detectors side by side). Printed per case: seconds, CDRs/s, speed-up and efficiency per run against the
 split run one at a time, the lake's size, and the bytes moved over the loopback interface (S3 requests and
 responses both ways: GETs of landing files and lake objects, PUTs of lake objects; the embedded PostgreSQL
 talks over a Unix socket, so a local case moves next to nothing). Delivering the files counts for nothing.
@@ -80,6 +82,8 @@ def main() -> None:
     parser.add_argument("--hours-per-run", type=int, default=12, help="SENTINEL_RUN_MAX_HOURS of the split")
     parser.add_argument("--storage", nargs="+", choices=["local", "s3"], default=["local", "s3"])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--multiprocess", action="store_true",
+                        help="add a case: one run with SENTINEL_EXECUTOR=multiprocess (a process per step)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="snt-scale-"))
@@ -116,17 +120,19 @@ def main() -> None:
                     return {"SENTINEL_LANDING_URL": f"s3://{bucket}/{case}/landing",
                             "SENTINEL_LAKE_URL": f"s3://{bucket}/{case}/lake"}
 
-                cases = [("one run", 0, 1)] + [(f"{c} at once", args.hours_per_run, c) for c in args.concurrency]
+                cases = [("one run", 0, 1, "in_process")]
+                cases += [("one run", 0, 1, "multiprocess")] if args.multiprocess else []
+                cases += [(f"{c} at once", args.hours_per_run, c, "in_process") for c in args.concurrency]
                 serial = None
-                for label, hours, at_once in cases:
+                for label, hours, at_once, executor in cases:
                     case = uuid.uuid4().hex[:8]
                     env = {**urls(case), "SENTINEL_RUN_MAX_HOURS": str(hours),
-                           "SENTINEL_MAX_CONCURRENT_RUNS": str(at_once)}
+                           "SENTINEL_MAX_CONCURRENT_RUNS": str(at_once), "SENTINEL_EXECUTOR": executor}
                     seconds, runs, lake, moved = run_case(label, work / "generated", work, admin_url, env)
                     if hours and at_once == 1:
                         serial = seconds
                     speedup = serial / seconds if serial and hours else float("nan")
-                    shown = "1 (whole)" if not hours else str(at_once)
+                    shown = str(at_once) if hours else "1 (whole)" if executor == "in_process" else "1 (whole, mp)"
                     print(f"{storage:<7} {shown:>12} {runs:>5} {seconds:>8.1f} {n / seconds:>10,.0f} "
                           f"{speedup:>8.2f}x {speedup / at_once:>8.0%} {lake / 1e6:>8.1f} {moved / 1e6:>9.1f}")
     finally:

@@ -41,8 +41,8 @@ def executor(settings: Settings) -> dg.ExecutorDefinition:
     process, one after the other: one import of Dagster and great-expectations per run instead of one per
     step (seconds each), and DuckDB already uses every core within a step. ``multiprocess``: a subprocess
     per step, independent steps (the seven detectors) side by side. ``k8s``: a Kubernetes Job per step,
-    sized by its ``dagster-k8s/config`` tag (``assets/steps.py``). ``sentinel process`` always executes in
-    its own process; the setting applies to runs the daemon launches."""
+    sized by its ``dagster-k8s/config`` tag (``assets/steps.py``), for runs the daemon launches on
+    Kubernetes. ``sentinel process`` executes ``in_process`` and ``multiprocess`` itself."""
     if settings.executor == "multiprocess":
         return dg.multiprocess_executor
     if settings.executor == "k8s":

@@ -1,10 +1,12 @@
 """`sentinel process` as a library: what the landing sensor and the daemon do, once, in this process.
 
-``process_landing`` registers every file that is ready, then executes with ``execute_in_process`` a run
-for each range of hours still to do (``work.pending_hours``; ranges longer than ``SENTINEL_RUN_MAX_HOURS``
-split), recorded in the Dagster instance like any other run, until nothing is left: one at a time in this
-process, or up to ``SENTINEL_MAX_CONCURRENT_RUNS`` at once, each in a worker process of its own. What is to do is derived from state, so a killed ``sentinel process``
-leaves its hours pending and the next one finishes them; a run left STARTED by a process that died is
+``process_landing`` registers every file that is ready, then executes a run for each range of hours still
+to do (``work.pending_hours``; ranges longer than ``SENTINEL_RUN_MAX_HOURS`` split), recorded in the Dagster
+instance like any other run, until nothing is left: one at a time in this process, or up to
+``SENTINEL_MAX_CONCURRENT_RUNS`` at once, each in a worker process of its own. A run executes its steps
+one after the other (``execute_in_process``), or with ``SENTINEL_EXECUTOR=multiprocess`` each in a process
+of its own. What is to do is derived from state, so a killed ``sentinel process`` leaves its hours pending
+and the next one finishes them; a run left STARTED by a process that died is
 marked failed first. Ranges that a run of another process is working on are waited for.
 """
 
@@ -147,15 +149,27 @@ def execute_run(settings: Settings, tags: dict[str, str], run_key: str, run_id: 
     import dagster as dg
 
     console_level = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
+    tags = {**tags, "dagster/run_key": run_key, "sentinel/trigger": "sentinel process",
+            "sentinel/host": socket.gethostname(), "sentinel/pid": str(os.getpid())}
+    # Dagster's console logger would print every event: the display (or LOG_LEVEL=DEBUG) shows the run; the
+    # event log keeps everything.
+    run_config = {"loggers": {"console": {"config": {"log_level": console_level}}}}
     with dg.DagsterInstance.get() as instance:
-        result = _job(settings).execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags={**tags, "dagster/run_key": run_key, "sentinel/trigger": "sentinel process",
-                  "sentinel/host": socket.gethostname(), "sentinel/pid": str(os.getpid())},
-            # Dagster's console logger would print every event: the display (or LOG_LEVEL=DEBUG) shows the
-            # run; the event log keeps everything.
-            run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
-            raise_on_error=False,
-        )
+        if settings.executor == "multiprocess":
+            # execute_job, but with the run id chosen here: the progress display follows the run by its id
+            from dagster._core.execution.api import execute_run as execute_created_run
+
+            job = dg.reconstructable(pipeline_job)
+            run = instance.create_run_for_job(job_def=job.get_definition(), run_id=run_id, run_config=run_config,
+                                              tags=tags, job_code_origin=job.get_python_origin())
+            result = execute_created_run(job, run, instance)
+        else:
+            result = _job(settings).execute_in_process(instance=instance, run_id=run_id, tags=tags,
+                                                       run_config=run_config, raise_on_error=False)
     return result.run_id, result.success
+
+
+def pipeline_job():
+    """The pipeline job for the settings of the environment: what each step's process rebuilds under
+    ``SENTINEL_EXECUTOR=multiprocess``."""
+    return _job(Settings.from_env())
