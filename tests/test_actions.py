@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import psycopg
 import pytest
 
 from sentinel_pipeline import cli
 from sentinel_pipeline.store import refresh_alerts, replace_detections
+from tests.rows import detection
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 SIMS = ("+2348030000001", "+2348030000002")
@@ -20,12 +21,7 @@ IMEI = "358517040011232"
 
 
 def det(subject: str, subject_type: str = "msisdn", **metrics) -> dict:
-    return {
-        "partition_hour": T0, "subject_type": subject_type, "subject": subject,
-        "window_start": T0 - timedelta(hours=23), "window_end": T0 + timedelta(hours=1),
-        "severity": "HIGH", "score": 0.7, "first_seen": T0 + timedelta(minutes=5),
-        "last_seen": T0 + timedelta(minutes=50), "metrics": metrics,
-    }
+    return detection(T0, subject, subject_type=subject_type, metrics=metrics)
 
 
 def as_user(conn, name: str) -> None:

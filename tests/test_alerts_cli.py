@@ -18,19 +18,14 @@ from sentinel_pipeline import cli
 from sentinel_pipeline.lake import hour_key
 from sentinel_pipeline.settings import PROJECT_ROOT
 from sentinel_pipeline.store import NOTIFY_CHANNEL, refresh_alerts, replace_detections
+from tests.rows import detection
 
 T0 = datetime(2024, 3, 1, 10, tzinfo=timezone.utc)
 
 
 def det(h: int, subject: str, score: float, severity: str, subject_type: str = "msisdn") -> dict:
-    start = T0 + timedelta(hours=h)
-    return {
-        "partition_hour": start, "subject_type": subject_type, "subject": subject,
-        "window_start": start - timedelta(hours=23), "window_end": start + timedelta(hours=1),
-        "severity": severity, "score": score,
-        "first_seen": start + timedelta(minutes=10), "last_seen": start + timedelta(minutes=40),
-        "metrics": {"distinct_destinations": 77, "avg_duration_s": 1.4},
-    }
+    return detection(T0 + timedelta(hours=h), subject, subject_type=subject_type, severity=severity, score=score,
+                     seen=(10, 40), metrics={"distinct_destinations": 77, "avg_duration_s": 1.4})
 
 
 def seed(conn) -> dict[str, int]:

@@ -11,6 +11,7 @@ import pytest
 from sentinel_pipeline.case_traffic import refresh_case_traffic
 from sentinel_pipeline.lake import hour_key
 from sentinel_pipeline.store import refresh_alerts, replace_detections
+from tests.rows import detection
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 H = T0 + timedelta(hours=5)
@@ -19,12 +20,7 @@ IMEI = "358517040011232"
 
 
 def det(subject: str, subject_type: str = "msisdn", **metrics) -> dict:
-    return {
-        "partition_hour": H, "subject_type": subject_type, "subject": subject,
-        "window_start": H - timedelta(hours=23), "window_end": H + timedelta(hours=1),
-        "severity": "HIGH", "score": 0.7, "first_seen": H, "last_seen": H + timedelta(minutes=59),
-        "metrics": metrics,
-    }
+    return detection(H, subject, subject_type=subject_type, seen=(0, 59), metrics=metrics)
 
 
 def write_hour(settings, hour: datetime, rows: list[tuple]) -> None:

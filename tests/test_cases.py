@@ -9,20 +9,15 @@ import psycopg
 import pytest
 
 from sentinel_pipeline.store import refresh_alerts, replace_detections
+from tests.rows import detection
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 SEVERITY_FOR = {0.3: "LOW", 0.5: "MEDIUM", 0.7: "HIGH", 0.9: "CRITICAL"}
 
 
 def det(h: int, subject: str, score: float = 0.5, subject_type: str = "msisdn", **metrics) -> dict:
-    start = T0 + timedelta(hours=h)
-    return {
-        "partition_hour": start, "subject_type": subject_type, "subject": subject,
-        "window_start": start - timedelta(hours=23), "window_end": start + timedelta(hours=1),
-        "severity": SEVERITY_FOR[score], "score": score,
-        "first_seen": start + timedelta(minutes=5), "last_seen": start + timedelta(minutes=50),
-        "metrics": metrics,
-    }
+    return detection(T0 + timedelta(hours=h), subject, subject_type=subject_type, severity=SEVERITY_FOR[score],
+                     score=score, metrics=metrics)
 
 
 def run(conn, detector: str, h: int, *rows: dict) -> None:

@@ -22,19 +22,14 @@ from sentinel_pipeline.lake import hour_key
 from sentinel_pipeline.metrics import MetricsServer
 from sentinel_pipeline.settings import PROJECT_ROOT
 from sentinel_pipeline.store import refresh_alerts, replace_detections
+from tests.rows import detection
 
 MONITORING = PROJECT_ROOT / "monitoring"
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 
 
 def det(h: int, subject: str, score: float, severity: str) -> dict:
-    start = T0 + timedelta(hours=h)
-    return {
-        "partition_hour": start, "subject_type": "msisdn", "subject": subject,
-        "window_start": start - timedelta(hours=23), "window_end": start + timedelta(hours=1),
-        "severity": severity, "score": score,
-        "first_seen": start, "last_seen": start + timedelta(minutes=30), "metrics": {},
-    }
+    return detection(T0 + timedelta(hours=h), subject, severity=severity, score=score, seen=(0, 30))
 
 
 def start_server(settings) -> MetricsServer:

@@ -12,19 +12,14 @@ from psycopg import sql
 
 from sentinel_pipeline import database
 from sentinel_pipeline.store import NOTIFY_CHANNEL, refresh_alerts, replace_detections
+from tests.rows import detection
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 
 
 def det(h: int, subject: str, score: float = 0.7, severity: str = "HIGH", **metrics) -> dict:
-    start = T0 + timedelta(hours=h)
-    return {
-        "partition_hour": start, "subject_type": "msisdn", "subject": subject,
-        "window_start": start - timedelta(hours=23), "window_end": start + timedelta(hours=1),
-        "severity": severity, "score": score,
-        "first_seen": start + timedelta(minutes=1), "last_seen": start + timedelta(minutes=59),
-        "metrics": {"distinct_destinations": 120, "avg_duration_s": 1.8, "calls": 130, **metrics},
-    }
+    return detection(T0 + timedelta(hours=h), subject, severity=severity, score=score, seen=(1, 59),
+                     metrics={"distinct_destinations": 120, "avg_duration_s": 1.8, "calls": 130, **metrics})
 
 
 @pytest.fixture
