@@ -6,6 +6,7 @@ import math
 import multiprocessing as mp
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -120,8 +121,13 @@ def generate(
     if workers > 1:
         # Spawned, not forked: a fork of a process whose other threads hold locks (DuckDB, a connection
         # pool, a test runner) can leave a worker waiting forever on a lock no thread will release.
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
-            results = list(pool.imap(_run_hour, tasks, chunksize=1))
+        # ProcessPoolExecutor rather than multiprocessing.Pool: the Pool's exit terminates its workers with
+        # SIGTERM and waits for them, forever when SIGTERM is ignored (inherited from a background job) and
+        # a worker has not yet taken its stop sentinel; the executor stops them through their queue, and
+        # raises instead of hanging when a worker dies.
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                 initargs=(job,)) as pool:
+            results = list(pool.map(_run_hour, tasks))
     else:
         results = [_write_hour(job, *task) for task in tasks]
     for paths, n, types in results:
