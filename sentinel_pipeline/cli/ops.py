@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from sentinel_pipeline.settings import Settings
@@ -53,6 +54,8 @@ def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     server = MetricsServer(settings, args.host, args.port)
     host, port = server.server_address[:2]
+    # Stop on SIGTERM as on Ctrl-C (Kubernetes stops a pod with it), even where it was inherited ignored.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"serving http://{host}:{port}/metrics /health /health/detailed (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
